@@ -1,0 +1,40 @@
+/**
+ * One error family for the whole project. `code` is public and stable (see docs/errors.md):
+ * the server maps it to an HTTP status, the client rebuilds it, the CLI maps it to an exit code.
+ * Messages never carry event payloads: they may hold personal data.
+ */
+export interface FieldProblem {
+  /** RFC 6901 JSON pointer to the field at fault, relative to the request body. */
+  readonly pointer: string;
+  readonly detail: string;
+}
+
+export class SealtrailError extends Error {
+  readonly code: string;
+  readonly problems: readonly FieldProblem[];
+  constructor(code: string, message: string, options?: { cause?: unknown; problems?: readonly FieldProblem[] }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.problems = options?.problems ?? [];
+  }
+}
+
+/** The caller sent something we refuse; nothing was stored. */
+export class InputError extends SealtrailError {}
+/** A proof, signature, tile or bundle does not check out. */
+export class VerificationError extends SealtrailError {}
+/** The storage layer failed or holds something it should not. */
+export class StoreError extends SealtrailError {}
+/** The configuration or key material is unusable. */
+export class ConfigError extends SealtrailError {}
+/** Missing, unknown or insufficient credentials. */
+export class AuthError extends SealtrailError {}
+/** The thing asked for does not exist (or not yet: beyond the tree). */
+export class NotFoundError extends SealtrailError {}
+
+/** Extends a JSON pointer with one reference token (RFC 6901 §4 escaping). */
+export function pointerChild(pointer: string, token: string | number): string {
+  const escaped = String(token).replaceAll("~", "~0").replaceAll("/", "~1");
+  return `${pointer}/${escaped}`;
+}

@@ -1,0 +1,12 @@
+export { sha256 } from "#sha256";
+export * from "./bytes.js";
+export * from "./canonical-json.js";
+export * from "./checkpoint.js";
+export * from "./errors.js";
+export * from "./event.js";
+export * from "./log-name.js";
+export * from "./merkle.js";
+export * from "./note.js";
+export * from "./tiles.js";
+export * from "./timestamp.js";
+export * from "./ulid.js";

@@ -1,0 +1,112 @@
+import {
+  bytesEqual,
+  CompactRange,
+  canonicalJson,
+  fromUtf8,
+  hashLeaf,
+  type NoteVerifier,
+  openCheckpoint,
+  TILE_HEIGHT,
+} from "@sealtrail/core";
+import type { LogStore, StoredCheckpoint } from "./store.js";
+
+export interface LogAuditResult {
+  readonly log: string;
+  readonly ok: boolean;
+  readonly entries: number;
+  readonly checkpoints: number;
+  /** The first entry index at which the log stops verifying, when it is an entry. */
+  readonly failedIndex?: number;
+  readonly problem?: string;
+}
+
+const CHUNK = 4096;
+
+/**
+ * Audits one log straight from a store, the way `sealtrail verify --data` does: every leaf is
+ * re-hashed from its stored bytes and must be canonical JSON, every stored tree hash must match
+ * the recomputed tree, and every stored checkpoint must be correctly signed and match the root
+ * recomputed at its size. Reports the first index that fails.
+ */
+export async function auditLog(
+  store: LogStore,
+  log: string,
+  options: { verifiers: readonly NoteVerifier[]; origin: string },
+): Promise<LogAuditResult> {
+  const summary = await store.getLog(log);
+  const size = summary?.size ?? 0;
+  const checkpoints: StoredCheckpoint[] = [];
+  for (let after = -1; ; ) {
+    const page = await store.listCheckpoints(log, { afterSize: after, limit: 1000 });
+    if (page.length === 0) break;
+    checkpoints.push(...page);
+    after = (page[page.length - 1] as StoredCheckpoint).treeSize;
+  }
+  const fail = (problem: string, failedIndex?: number): LogAuditResult => ({
+    log,
+    ok: false,
+    entries: size,
+    checkpoints: checkpoints.length,
+    problem,
+    ...(failedIndex === undefined ? {} : { failedIndex }),
+  });
+
+  for (const cp of checkpoints) {
+    try {
+      const opened = await openCheckpoint(cp.note, options);
+      if (opened.treeSize !== cp.treeSize || !bytesEqual(opened.rootHash, cp.rootHash)) {
+        return fail(`checkpoint ${cp.treeSize}: signed note does not match its stored size and root`);
+      }
+    } catch (error) {
+      return fail(`checkpoint ${cp.treeSize}: ${(error as Error).message}`);
+    }
+    if (cp.treeSize > size) return fail(`checkpoint ${cp.treeSize} covers entries that are not stored`, size);
+  }
+
+  const range = CompactRange.empty();
+  let nextCheckpoint = 0;
+  const expectedUpper = new Map<string, Uint8Array>();
+  for (let start = 0; start < size; start += CHUNK) {
+    const count = Math.min(CHUNK, size - start);
+    const entries = await store.readEntries(log, start, count);
+    const leafHashes = await store.readHashes(log, 0, start, count);
+    for (let i = 0; i < count; i++) {
+      const index = start + i;
+      const entry = entries[i];
+      if (!entry || entry.index !== index) return fail(`entry ${index} is missing`, index);
+      const leafHash = hashLeaf(entry.leaf);
+      const storedHash = leafHashes[i];
+      if (!storedHash || !bytesEqual(storedHash, leafHash))
+        return fail(`entry ${index}: leaf bytes do not match the stored leaf hash`, index);
+      let parsed: { id?: unknown };
+      try {
+        const text = fromUtf8(entry.leaf);
+        parsed = JSON.parse(text);
+        if (canonicalJson(parsed) !== text) return fail(`entry ${index}: leaf is not canonical JSON`, index);
+      } catch {
+        return fail(`entry ${index}: leaf is not valid JSON`, index);
+      }
+      if (parsed.id !== entry.id) return fail(`entry ${index}: stored id does not match the leaf`, index);
+      range.append(leafHash, (height, nodeIndex, hash) => {
+        if (height > 0 && height % TILE_HEIGHT === 0) expectedUpper.set(`${height / TILE_HEIGHT}/${nodeIndex}`, hash);
+      });
+      for (const [key, hash] of expectedUpper) {
+        const [level, nodeIndex] = key.split("/").map(Number) as [number, number];
+        const [stored] = await store.readHashes(log, level, nodeIndex, 1);
+        if (!stored || !bytesEqual(stored, hash)) {
+          return fail(`entry ${index}: stored tile hash ${level}/${nodeIndex} does not match the entries`, nodeIndex * 256 ** level);
+        }
+      }
+      expectedUpper.clear();
+      while (nextCheckpoint < checkpoints.length && (checkpoints[nextCheckpoint] as StoredCheckpoint).treeSize === index + 1) {
+        const cp = checkpoints[nextCheckpoint] as StoredCheckpoint;
+        if (!bytesEqual(range.root(), cp.rootHash)) {
+          return fail(`checkpoint ${cp.treeSize}: root does not match the entries`, index);
+        }
+        nextCheckpoint++;
+      }
+    }
+  }
+  if (nextCheckpoint !== checkpoints.length) return fail("a checkpoint does not match any stored tree size");
+  return { log, ok: true, entries: size, checkpoints: checkpoints.length };
+}

@@ -1,0 +1,3 @@
+export * from "./audit.js";
+export * from "./engine.js";
+export * from "./store.js";

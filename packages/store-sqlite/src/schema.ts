@@ -1,0 +1,54 @@
+/** Append-only tables: the database itself refuses to change or remove what they hold. */
+const LOG_TABLES = ["logs", "entries", "tree_hashes", "checkpoints"] as const;
+
+function appendOnlyTriggers(table: string): string {
+  return `
+CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table}
+BEGIN SELECT RAISE(ABORT, 'sealtrail: ${table} is append-only'); END;
+CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table}
+BEGIN SELECT RAISE(ABORT, 'sealtrail: ${table} is append-only'); END;`;
+}
+
+/** Versioned migrations, applied in order on open; never edit a released one, add a new one. */
+export const MIGRATIONS: readonly string[] = [
+  `
+CREATE TABLE logs (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL
+);
+-- rowid = log_id * 2^40 + index (see sqlite-store.ts)
+CREATE TABLE entries (
+  rowid INTEGER PRIMARY KEY,
+  log_id INTEGER NOT NULL REFERENCES logs(id),
+  event_id TEXT NOT NULL,
+  leaf BLOB NOT NULL
+);
+CREATE UNIQUE INDEX entries_event_id ON entries (log_id, event_id);
+CREATE TABLE tree_hashes (
+  log_id INTEGER NOT NULL REFERENCES logs(id),
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL CHECK (length(hash) = 32),
+  PRIMARY KEY (log_id, level, idx)
+) WITHOUT ROWID;
+CREATE TABLE checkpoints (
+  log_id INTEGER NOT NULL REFERENCES logs(id),
+  tree_size INTEGER NOT NULL,
+  root_hash BLOB NOT NULL CHECK (length(root_hash) = 32),
+  note TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (log_id, tree_size)
+) WITHOUT ROWID;
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  secret_hash BLOB NOT NULL,
+  scope TEXT NOT NULL CHECK (scope IN ('ingest', 'read', 'admin')),
+  logs TEXT NOT NULL,
+  label TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT
+);
+${LOG_TABLES.map(appendOnlyTriggers).join("\n")}
+`,
+];

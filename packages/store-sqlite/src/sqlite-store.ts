@@ -1,0 +1,257 @@
+import { chmodSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { assertLogName, StoreError } from "@sealtrail/core";
+import type { ApiKeyRecord, KeyScope, LogAppend, LogStore, LogSummary, StoredCheckpoint, StoredEntry } from "@sealtrail/engine";
+import Database from "better-sqlite3";
+import { MIGRATIONS } from "./schema.js";
+
+export interface SqliteStoreOptions {
+  /** Database file; `:memory:` for a throwaway store. */
+  readonly path: string;
+  /**
+   * `full` (default) fsyncs the WAL on every commit, so an acknowledged write survives power loss;
+   * `normal` survives a process crash (kill -9) but not an OS crash.
+   */
+  readonly durability?: "full" | "normal";
+}
+
+/**
+ * Entries use a composite rowid, `logId · 2^40 + index`, so the primary key itself is the
+ * (log, index) lookup: no second index to maintain on the hot append path.
+ */
+const INDEX_BITS = 2 ** 40;
+
+interface EntryRow {
+  idx: number;
+  event_id: string;
+  leaf: Buffer;
+}
+
+interface KeyRow {
+  id: string;
+  secret_hash: Buffer;
+  scope: KeyScope;
+  logs: string;
+  label: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+interface CheckpointRow {
+  tree_size: number;
+  root_hash: Buffer;
+  note: string;
+  created_at: string;
+}
+
+function toBytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+export function createSqliteStore(options: SqliteStoreOptions): LogStore {
+  const config = Object.freeze({ durability: "full" as const, ...options });
+  if (config.path !== ":memory:") mkdirSync(dirname(config.path), { recursive: true });
+  const db = new Database(config.path);
+  if (config.path !== ":memory:") chmodSync(config.path, 0o600);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${config.durability === "full" ? "FULL" : "NORMAL"}`);
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+
+  const stmt = {
+    logId: db.prepare<[string], { id: number }>("SELECT id FROM logs WHERE name = ?"),
+    insertLog: db.prepare<[string, string]>("INSERT INTO logs (name, created_at) VALUES (?, ?)"),
+    listLogs: db.prepare<[], { id: number; name: string; created_at: string }>("SELECT id, name, created_at FROM logs ORDER BY name"),
+    logByName: db.prepare<[string], { id: number; name: string; created_at: string }>(
+      "SELECT id, name, created_at FROM logs WHERE name = ?",
+    ),
+    maxRow: db.prepare<[number, number], { r: number | null }>("SELECT max(rowid) AS r FROM entries WHERE rowid >= ? AND rowid < ?"),
+    insertEntry: db.prepare<[number, number, string, Uint8Array]>(
+      "INSERT INTO entries (rowid, log_id, event_id, leaf) VALUES (?, ?, ?, ?)",
+    ),
+    insertHash: db.prepare<[number, number, number, Uint8Array]>("INSERT INTO tree_hashes (log_id, level, idx, hash) VALUES (?, ?, ?, ?)"),
+    readEntries: db.prepare<[number, number, number], EntryRow>(
+      "SELECT rowid - ? AS idx, event_id, leaf FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
+    ),
+    readHashes: db.prepare<[number, number, number, number], { hash: Buffer }>(
+      "SELECT hash FROM tree_hashes WHERE log_id = ? AND level = ? AND idx >= ? AND idx < ? ORDER BY idx",
+    ),
+    byId: db.prepare<[number, number, string], EntryRow>(
+      "SELECT rowid - ? AS idx, event_id, leaf FROM entries WHERE log_id = ? AND event_id = ?",
+    ),
+    insertCheckpoint: db.prepare<[number, number, Uint8Array, string, string]>(
+      "INSERT INTO checkpoints (log_id, tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?, ?)",
+    ),
+    latestCheckpoint: db.prepare<[number], CheckpointRow>(
+      "SELECT tree_size, root_hash, note, created_at FROM checkpoints WHERE log_id = ? ORDER BY tree_size DESC LIMIT 1",
+    ),
+    listCheckpoints: db.prepare<[number, number, number], CheckpointRow>(
+      "SELECT tree_size, root_hash, note, created_at FROM checkpoints WHERE log_id = ? AND tree_size > ? ORDER BY tree_size LIMIT ?",
+    ),
+    insertKey: db.prepare("INSERT INTO api_keys (id, secret_hash, scope, logs, label, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+    findKey: db.prepare<[string], KeyRow>("SELECT * FROM api_keys WHERE id = ?"),
+    listKeys: db.prepare<[], KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id"),
+    revokeKey: db.prepare<[string, string]>("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
+  };
+
+  const logIds = new Map<string, number>();
+  const logId = (name: string): number | undefined => {
+    const cached = logIds.get(name);
+    if (cached !== undefined) return cached;
+    const row = stmt.logId.get(name);
+    if (row) logIds.set(name, row.id);
+    return row?.id;
+  };
+  const sizeOf = (id: number): number => {
+    const row = stmt.maxRow.get(id * INDEX_BITS, (id + 1) * INDEX_BITS);
+    return row?.r == null ? 0 : row.r - id * INDEX_BITS + 1;
+  };
+  const summary = (row: { id: number; name: string; created_at: string }): LogSummary => ({
+    name: row.name,
+    size: sizeOf(row.id),
+    createdAt: row.created_at,
+  });
+  const toKey = (row: KeyRow): ApiKeyRecord => ({
+    id: row.id,
+    secretHash: toBytes(row.secret_hash),
+    scope: row.scope,
+    logs: JSON.parse(row.logs) as string[],
+    label: row.label,
+    createdAt: row.created_at,
+    ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
+  });
+  const toCheckpoint = (log: string, row: CheckpointRow): StoredCheckpoint => ({
+    log,
+    treeSize: row.tree_size,
+    rootHash: toBytes(row.root_hash),
+    note: row.note,
+    createdAt: row.created_at,
+  });
+
+  // IMMEDIATE takes the write lock up front, so the size check below cannot race another writer.
+  const appendTx = db.transaction((batches: readonly LogAppend[]) => {
+    for (const batch of batches) {
+      assertLogName(batch.log);
+      let id = logId(batch.log);
+      if (id === undefined) {
+        id = Number(stmt.insertLog.run(batch.log, new Date().toISOString()).lastInsertRowid);
+        logIds.set(batch.log, id);
+      }
+      const size = sizeOf(id);
+      if (size !== batch.startIndex) {
+        throw new StoreError("concurrent_writer", `log ${batch.log} has ${size} entries, the batch expected ${batch.startIndex}`);
+      }
+      batch.entries.forEach((entry, i) => {
+        if (entry.index !== batch.startIndex + i) throw new StoreError("non_contiguous", `log ${batch.log}: entries are not contiguous`);
+        stmt.insertEntry.run(id * INDEX_BITS + entry.index, id, entry.id, entry.leaf);
+      });
+      for (const hash of batch.hashes) stmt.insertHash.run(id, hash.level, hash.index, hash.hash);
+    }
+  });
+
+  const guard = <T>(what: string, fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (cause) {
+      if (cause instanceof StoreError) return Promise.reject(cause);
+      return Promise.reject(new StoreError("store_failed", `sqlite: ${what} failed: ${(cause as Error).message}`, { cause }));
+    }
+  };
+
+  let closed = false;
+  return Object.freeze({
+    description: `sqlite:${config.path}`,
+    listLogs: () => guard("listLogs", () => stmt.listLogs.all().map(summary)),
+    getLog: (name: string) =>
+      guard("getLog", () => {
+        const row = stmt.logByName.get(name);
+        return row ? summary(row) : undefined;
+      }),
+    append: (batches: readonly LogAppend[]) => guard("append", () => appendTx.immediate(batches)),
+    findEntriesById: (log: string, ids: readonly string[]) =>
+      guard("findEntriesById", () => {
+        const id = logId(log);
+        if (id === undefined) return [];
+        const out: StoredEntry[] = [];
+        for (const eventId of new Set(ids)) {
+          const row = stmt.byId.get(id * INDEX_BITS, id, eventId);
+          if (row) out.push({ index: row.idx, id: row.event_id, leaf: toBytes(row.leaf) });
+        }
+        return out;
+      }),
+    readEntries: (log: string, start: number, count: number) =>
+      guard("readEntries", () => {
+        const id = logId(log);
+        if (id === undefined || count <= 0) return [];
+        const base = id * INDEX_BITS;
+        return stmt.readEntries.all(base, base + start, base + start + count).map((row) => ({
+          index: row.idx,
+          id: row.event_id,
+          leaf: toBytes(row.leaf),
+        }));
+      }),
+    readHashes: (log: string, level: number, start: number, count: number) =>
+      guard("readHashes", () => {
+        const id = logId(log);
+        if (id === undefined || count <= 0) return [];
+        return stmt.readHashes.all(id, level, start, start + count).map((row) => toBytes(row.hash));
+      }),
+    appendCheckpoint: (checkpoint: StoredCheckpoint) =>
+      guard("appendCheckpoint", () => {
+        const id = logId(checkpoint.log);
+        if (id === undefined) throw new StoreError("log_not_found", `log ${checkpoint.log} does not exist`);
+        const latest = stmt.latestCheckpoint.get(id);
+        if (latest && latest.tree_size >= checkpoint.treeSize) {
+          throw new StoreError("checkpoint_rollback", `log ${checkpoint.log} already has a checkpoint of size ${latest.tree_size}`);
+        }
+        stmt.insertCheckpoint.run(id, checkpoint.treeSize, checkpoint.rootHash, checkpoint.note, checkpoint.createdAt);
+      }),
+    latestCheckpoint: (log: string) =>
+      guard("latestCheckpoint", () => {
+        const id = logId(log);
+        const row = id === undefined ? undefined : stmt.latestCheckpoint.get(id);
+        return row ? toCheckpoint(log, row) : undefined;
+      }),
+    listCheckpoints: (log: string, opts: { afterSize?: number; limit?: number } = {}) =>
+      guard("listCheckpoints", () => {
+        const id = logId(log);
+        if (id === undefined) return [];
+        return stmt.listCheckpoints.all(id, opts.afterSize ?? -1, opts.limit ?? 1000).map((row) => toCheckpoint(log, row));
+      }),
+    insertApiKey: (key: ApiKeyRecord) =>
+      guard("insertApiKey", () => {
+        stmt.insertKey.run(key.id, key.secretHash, key.scope, JSON.stringify(key.logs), key.label, key.createdAt);
+      }),
+    findApiKey: (id: string) =>
+      guard("findApiKey", () => {
+        const row = stmt.findKey.get(id);
+        return row ? toKey(row) : undefined;
+      }),
+    listApiKeys: () => guard("listApiKeys", () => stmt.listKeys.all().map(toKey)),
+    revokeApiKey: (id: string, at: string) => guard("revokeApiKey", () => stmt.revokeKey.run(at, id).changes > 0),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  });
+}
+
+function migrate(db: Database.Database): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+  const applied = new Set(
+    db
+      .prepare<[], { version: number }>("SELECT version FROM schema_migrations")
+      .all()
+      .map((r) => r.version),
+  );
+  for (const [i, sql] of MIGRATIONS.entries()) {
+    const version = i + 1;
+    if (applied.has(version)) continue;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, new Date().toISOString());
+    }).immediate();
+  }
+}
