@@ -4,8 +4,10 @@
  * Messages never carry event payloads: they may hold personal data.
  */
 export interface FieldProblem {
-  /** RFC 6901 JSON pointer to the field at fault, relative to the request body. */
-  readonly pointer: string;
+  /** RFC 6901 JSON pointer to the field at fault in the request body ("" is the whole body). */
+  readonly pointer?: string;
+  /** Or: the path or query parameter at fault. */
+  readonly parameter?: string;
   readonly detail: string;
 }
 

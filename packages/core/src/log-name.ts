@@ -8,7 +8,7 @@ export function assertLogName(name: string): void {
     throw new InputError(
       "invalid_log_name",
       "a log name is 1 to 63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit",
-      { problems: [{ pointer: "/log", detail: "must match [a-z0-9][a-z0-9._-]{0,62}" }] },
+      { problems: [{ parameter: "log", detail: "must match [a-z0-9][a-z0-9._-]{0,62}" }] },
     );
   }
 }

@@ -1,0 +1,74 @@
+import { LogEngine } from "@sealtrail/engine";
+import { Authenticator, createApp, ensureAdminKey, listen } from "@sealtrail/server";
+import { createSqliteStore } from "@sealtrail/store-sqlite";
+import { acquireLock, dataDir, ensureDataDir, loadSigner } from "./data-dir.js";
+import { demoEvents } from "./demo.js";
+
+export interface ServeOptions {
+  readonly data: string;
+  readonly host: string;
+  readonly port: number;
+  readonly originPrefix: string;
+  readonly demo: boolean;
+  readonly publicTree: boolean;
+  readonly accessLog: boolean;
+  readonly env: NodeJS.ProcessEnv;
+  readonly print: (line: string) => void;
+}
+
+const DEMO_TENANTS = [
+  ["acme", 2400, 1],
+  ["globex", 600, 2],
+] as const;
+
+/** Starts the server on the embedded store; resolves with a stop function once listening. */
+export async function serve(options: ServeOptions): Promise<{ url: string; stop: () => Promise<void> }> {
+  const dir = dataDir(options.data);
+  ensureDataDir(dir);
+  const releaseLock = acquireLock(dir);
+  const signer = await loadSigner(dir, { keyName: options.originPrefix, create: true, env: options.env.SEALTRAIL_SIGNING_KEY });
+  const store = createSqliteStore({ path: dir.databasePath });
+  // The origin prefix is the signing key's name: fixed when the key is made, so origins never drift.
+  const engine = await LogEngine.open({ store, signer, originPrefix: signer.name });
+  const envAdminKey = options.env.SEALTRAIL_ADMIN_KEY || undefined;
+  const { generated } = await ensureAdminKey(store, envAdminKey);
+  if (options.demo) {
+    for (const [tenant, count, seed] of DEMO_TENANTS) {
+      if (await engine.hasLog(tenant)) continue;
+      const events = demoEvents(tenant, count, { seed });
+      for (let i = 0; i < events.length; i += 1000) await engine.append(tenant, events.slice(i, i + 1000));
+      options.print(`demo: wrote ${count} events to log "${tenant}"`);
+    }
+  }
+  const app = createApp({
+    engine,
+    auth: new Authenticator(store, envAdminKey),
+    publicTree: options.publicTree,
+    ...(options.accessLog ? { onRequest: (r) => options.print(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(1)}ms`) } : {}),
+  });
+  const server = await listen(app, { host: options.host, port: options.port });
+  options.print(`Sealtrail listening on ${server.url}`);
+  options.print(`  data:         ${dir.path}`);
+  options.print(`  verifier key: ${signer.verifierKey}`);
+  if (generated) {
+    options.print("");
+    options.print("  Admin API key (shown once; it is stored only as a hash):");
+    options.print(`    ${generated}`);
+    options.print("");
+  } else if (!envAdminKey) {
+    options.print("  admin key:    the one printed on first start (or set SEALTRAIL_ADMIN_KEY)");
+  }
+  if (options.demo) {
+    options.print(`  try:          curl -H "Authorization: Bearer <admin key>" ${server.url}/v1/logs/acme`);
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await server.close();
+      await engine.close();
+      releaseLock();
+    })();
+    return stopping;
+  };
+  return { url: server.url, stop };
+}

@@ -1,0 +1,4 @@
+export { type AppOptions, createApp } from "./app.js";
+export { Authenticator, authorize, createApiKey, ensureAdminKey, generateApiKey, type Operation, type Principal } from "./keys.js";
+export { type ProblemBody, problemFor, problemResponse } from "./problem.js";
+export { listen, type RunningServer } from "./serve.js";
