@@ -13,7 +13,6 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   log_not_found: 404,
   beyond_tree: 404,
   no_checkpoint: 404,
-  method_not_allowed: 405,
   id_conflict: 409,
   payload_too_large: 413,
   event_too_large: 413,
