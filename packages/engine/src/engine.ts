@@ -82,6 +82,8 @@ interface LogState {
   /** Sizes waiting for a checkpoint, with their waiters. */
   waiters: { size: number; resolve: (cp: CheckpointInfo) => void }[];
   checkpointTimer?: ReturnType<typeof setTimeout>;
+  /** False until the log's first entries are committed: a failed first write creates nothing. */
+  persisted: boolean;
   signing?: Promise<void>;
   lastCheckpointAt: number;
 }
@@ -145,7 +147,7 @@ export class LogEngine {
     const edge = rangeNodes(0, size);
     const range = CompactRange.fromNodes(size, await reader(edge));
     const stored = await this.#store.latestCheckpoint(log);
-    const state: LogState = { range, waiters: [], lastCheckpointAt: 0 };
+    const state: LogState = { range, waiters: [], lastCheckpointAt: 0, persisted: summary !== undefined };
     if (stored) {
       if (stored.treeSize > size) {
         throw new StoreError("store_inconsistent", `log ${log}: checkpoint covers ${stored.treeSize} entries but only ${size} are stored`);
@@ -290,6 +292,7 @@ export class LogEngine {
     for (const [log, range] of nextRanges) {
       const state = this.#logs.get(log) as LogState;
       state.range = range;
+      state.persisted = true;
       this.#scheduleCheckpoint(log, state);
     }
     for (const outcome of outcomes) {
@@ -397,8 +400,9 @@ export class LogEngine {
 
   async #existingLog(log: string): Promise<LogState> {
     assertLogName(log);
-    const state = this.#logs.get(log) ?? ((await this.#store.getLog(log)) ? await this.#loadLog(log) : undefined);
-    if (!state) throw new NotFoundError("log_not_found", `log ${log} does not exist`);
+    const known = this.#logs.get(log);
+    const state = known?.persisted ? known : (await this.#store.getLog(log)) ? await this.#loadLog(log) : undefined;
+    if (!state?.persisted) throw new NotFoundError("log_not_found", `log ${log} does not exist`);
     return state;
   }
 
