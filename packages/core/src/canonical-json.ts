@@ -26,7 +26,8 @@ function serialize(value: unknown, path: string): string {
       return JSON.stringify(value);
     case "object": {
       if (Array.isArray(value)) {
-        return `[${value.map((item, i) => serialize(item, `${path}/${i}`)).join(",")}]`;
+        // Array.from visits holes as undefined (refused below); map would skip them and emit "[,1]".
+        return `[${Array.from(value, (item, i) => serialize(item, `${path}/${i}`)).join(",")}]`;
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {

@@ -131,6 +131,10 @@ function checkString(
     out.add(pointer, `must be at most ${rule.max} characters, got ${value.length}`);
     return undefined;
   }
+  if (LONE_SURROGATE.test(value)) {
+    out.add(pointer, "contains a lone surrogate");
+    return undefined;
+  }
   if (rule.pattern && !rule.pattern.test(value)) {
     out.add(pointer, rule.patternText ?? "has an invalid format");
     return undefined;
@@ -173,6 +177,12 @@ export function isIpAddress(text: string): boolean {
   return isIPv4(text) || isIPv6(text);
 }
 
+/** A Date, Map or class instance passes isPlainObject but has no JSON form (canonicalJson refuses it). */
+function isJsonPrototype(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 function checkJsonObject(value: unknown, pointer: string, out: Collector): { [key: string]: JsonValue } | undefined {
   if (value === undefined) return undefined;
   if (!isPlainObject(value)) {
@@ -188,8 +198,12 @@ function checkJsonObject(value: unknown, pointer: string, out: Collector): { [ke
     if (typeof v === "string" && LONE_SURROGATE.test(v)) out.add(p, "contains a lone surrogate");
     if (Array.isArray(v)) {
       for (const [i, item] of v.entries()) walk(item, pointerChild(p, i), depth + 1);
-    } else if (isPlainObject(v)) for (const [k, item] of Object.entries(v)) walk(item, pointerChild(p, k), depth + 1);
-    else if (v !== null && !["string", "number", "boolean"].includes(typeof v)) out.add(p, "must be JSON");
+    } else if (isPlainObject(v) && isJsonPrototype(v)) {
+      for (const [k, item] of Object.entries(v)) {
+        if (LONE_SURROGATE.test(k)) out.add(pointerChild(p, k), "has a key with a lone surrogate");
+        walk(item, pointerChild(p, k), depth + 1);
+      }
+    } else if (v !== null && !["string", "number", "boolean"].includes(typeof v)) out.add(p, "must be JSON");
   };
   walk(value, pointer, 0);
   return value as { [key: string]: JsonValue };
@@ -353,7 +367,7 @@ export function sealEvent(
   const leaf = utf8(canonicalJson(event));
   if (leaf.length > MAX_LEAF_BYTES) {
     throw new InputError("event_too_large", `the event encodes to ${leaf.length} bytes; the limit is ${MAX_LEAF_BYTES}`, {
-      problems: [{ pointer: pointer || "/", detail: `encodes to ${leaf.length} bytes, over the ${MAX_LEAF_BYTES}-byte limit` }],
+      problems: [{ pointer, detail: `encodes to ${leaf.length} bytes, over the ${MAX_LEAF_BYTES}-byte limit` }],
     });
   }
   return { event, leaf };

@@ -165,11 +165,12 @@ async function runPlan(plan: ProofPlan, readNodes: NodeReader): Promise<Hash[]> 
   return resolvePlan(plan, byKey);
 }
 
-export function proveInclusion(index: number, treeSize: number, readNodes: NodeReader): Promise<Hash[]> {
+// Async so a bad request rejects the returned promise instead of throwing synchronously.
+export async function proveInclusion(index: number, treeSize: number, readNodes: NodeReader): Promise<Hash[]> {
   return runPlan(planInclusionProof(index, treeSize), readNodes);
 }
 
-export function proveConsistency(from: number, to: number, readNodes: NodeReader): Promise<Hash[]> {
+export async function proveConsistency(from: number, to: number, readNodes: NodeReader): Promise<Hash[]> {
   return runPlan(planConsistencyProof(from, to), readNodes);
 }
 
@@ -212,6 +213,7 @@ export function rootFromInclusionProof(index: number, treeSize: number, leafHash
 
 export function verifyInclusion(index: number, treeSize: number, leafHash: Hash, proof: readonly Hash[], root: Hash): void {
   const computed = rootFromInclusionProof(index, treeSize, leafHash, proof);
+  checkHash(root);
   if (!bytesEqual(computed, root)) {
     throw new VerificationError("invalid_inclusion_proof", `leaf ${index} is not included in the tree of size ${treeSize}`);
   }

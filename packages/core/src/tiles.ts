@@ -49,7 +49,8 @@ export function parseTilePath(path: string): TileRef {
   const index = Number(groups.map((g) => g.replace("x", "")).join(""));
   if (!Number.isSafeInteger(index)) throw new InputError("invalid_tile_path", "tile index too large");
   const width = widthText === undefined ? TILE_WIDTH : Number(widthText);
-  if (widthText !== undefined && (width < 1 || width >= TILE_WIDTH)) throw new InputError("invalid_tile_path", "partial width must be 1..255");
+  if (widthText !== undefined && (width < 1 || width >= TILE_WIDTH))
+    throw new InputError("invalid_tile_path", "partial width must be 1..255");
   const level = levelText === "entries" ? "entries" : Number(levelText);
   if (typeof level === "number" && level > 63) throw new InputError("invalid_tile_path", "tile level too large");
   return { level, index, width };

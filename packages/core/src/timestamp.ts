@@ -11,8 +11,10 @@ export function normalizeTimestamp(text: string): string | undefined {
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const fraction = (m[7] ?? "").padEnd(3, "0");
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const base = Date.UTC(year, month - 1, day, hour, minute, second);
-  const check = new Date(base);
+  // Not Date.UTC: it reads years 0..99 as 1900..1999.
+  const check = new Date(Date.UTC(2000, 0, 1, hour, minute, second));
+  check.setUTCFullYear(year, month - 1, day);
+  const base = check.getTime();
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1 || year < 1) return undefined;
   let offsetMinutes = 0;
   if (!m[8]) {

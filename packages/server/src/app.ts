@@ -75,7 +75,8 @@ export function createApp(options: AppOptions): Hono<Env> {
 
   app.get("/logs/:log/tile/*", async (c) => {
     const log = c.req.param("log");
-    const rest = new URL(c.req.url).pathname.slice(`/logs/${log}/tile/`.length);
+    // Sliced from the raw path: `log` is percent-decoded, so its length may differ from the URL's.
+    const rest = new URL(c.req.url).pathname.replace(/^\/logs\/[^/]+\/tile\//, "");
     let tile: ReturnType<typeof parseTilePath>;
     try {
       tile = parseTilePath(rest);
@@ -192,10 +193,15 @@ export function createApp(options: AppOptions): Hono<Env> {
       const highest = Math.max(...results.map((r) => r.index));
       const checkpoint = await engine.waitForCheckpoint(log, highest);
       checkpointNote = checkpoint.note;
-      for (const item of out) {
-        const proof = await engine.proveInclusion(log, item.index as number, checkpoint.treeSize);
+      const proofs = await engine.proveInclusions(
+        log,
+        out.map((item) => item.index as number),
+        checkpoint.treeSize,
+      );
+      out.forEach((item, i) => {
+        const proof = proofs[i] as (typeof proofs)[number];
         item.inclusionProof = { treeSize: proof.treeSize, leafHash: toBase64(proof.leafHash), hashes: proof.hashes.map(toBase64) };
-      }
+      });
     }
     const extra = checkpointNote === undefined ? {} : { checkpoint: checkpointNote };
     return c.json(batch ? { events: out, ...extra } : { ...out[0], ...extra }, status);
@@ -242,7 +248,7 @@ function batchEvents(body: { events: unknown }, maxBatch: number): unknown[] {
   }
   if (body.events.length === 0) {
     throw new InputError("invalid_event", "events must not be empty", {
-      problems: [{ pointer: "/events", detail: "must hold 1 to 1000 events" }],
+      problems: [{ pointer: "/events", detail: `must hold 1 to ${maxBatch} events` }],
     });
   }
   if (body.events.length > maxBatch) {

@@ -43,7 +43,10 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new InputError("invalid_json", `the body is not valid JSON: ${(error as Error).message}`);
+    // V8's message quotes the start of the body ("secret"... is not valid JSON), and bodies carry
+    // personal data: keep only the position.
+    const position = /at position (\d+)/.exec((error as Error).message)?.[1];
+    throw new InputError("invalid_json", `the body is not valid JSON${position === undefined ? "" : ` (at position ${position})`}`);
   }
 }
 
