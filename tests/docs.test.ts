@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 
@@ -22,7 +22,9 @@ describe("docs/errors.md", () => {
     const thrown = new Set<string>();
     for (const file of sourceFiles(join(root, "packages"))) {
       const text = readFileSync(file, "utf8");
-      for (const match of text.matchAll(/new (?:InputError|VerificationError|StoreError|ConfigError|AuthError|NotFoundError|SealtrailError)\(\s*"([a-z_]+)"/g)) {
+      for (const match of text.matchAll(
+        /new (?:InputError|VerificationError|StoreError|ConfigError|AuthError|NotFoundError|SealtrailError)\(\s*"([a-z_]+)"/g,
+      )) {
         thrown.add(match[1] as string);
       }
     }

@@ -14,6 +14,7 @@ import {
   hashLeaf,
   InputError,
   logOrigin,
+  type NodeReader,
   type NoteSigner,
   NotFoundError,
   nowTimestamp,
@@ -461,12 +462,37 @@ export class LogEngine {
 
   /** RFC 9162 inclusion proof of entry `index` in the tree of `treeSize` (≤ the latest checkpoint). */
   async proveInclusion(log: string, index: number, treeSize: number): Promise<InclusionProof> {
+    const [proof] = await this.proveInclusions(log, [index], treeSize);
+    return proof as InclusionProof;
+  }
+
+  /**
+   * Inclusion proofs for many entries of one tree. Proofs of neighbouring entries share most of
+   * their nodes, so node hashes are read and rebuilt once per call, and the root once.
+   */
+  async proveInclusions(log: string, indexes: readonly number[], treeSize: number): Promise<InclusionProof[]> {
     await this.#checkProvable(log, treeSize);
-    const reader = this.#nodeReader(log);
-    const hashes = await proveInclusion(index, treeSize, reader);
-    const [leafHash] = await this.#store.readHashes(log, 0, index, 1);
-    if (!leafHash) throw new StoreError("store_inconsistent", `log ${log}: leaf hash ${index} is missing`);
-    return { index, treeSize, leafHash, rootHash: await treeRoot(treeSize, reader), hashes };
+    const reader = this.#memoizedNodeReader(log);
+    const rootHash = await treeRoot(treeSize, reader);
+    const proofs: InclusionProof[] = [];
+    for (const index of indexes) {
+      const hashes = await proveInclusion(index, treeSize, reader);
+      const [leafHash] = await reader([{ height: 0, index }]);
+      if (!leafHash) throw new StoreError("store_inconsistent", `log ${log}: leaf hash ${index} is missing`);
+      proofs.push({ index, treeSize, leafHash, rootHash, hashes });
+    }
+    return proofs;
+  }
+
+  #memoizedNodeReader(log: string): NodeReader {
+    const read = this.#nodeReader(log);
+    const cache = new Map<string, Hash>();
+    return async (nodes) => {
+      const missing = nodes.filter((n) => !cache.has(`${n.height}/${n.index}`));
+      const fetched = await read(missing);
+      for (const [i, n] of missing.entries()) cache.set(`${n.height}/${n.index}`, fetched[i] as Hash);
+      return nodes.map((n) => cache.get(`${n.height}/${n.index}`) as Hash);
+    };
   }
 
   /** RFC 9162 consistency proof between two tree sizes (≤ the latest checkpoint). */
