@@ -28,14 +28,23 @@ export function tempDir(prefix = "sealtrail-test-"): { path: string; remove(): v
  * Starts `sealtrail serve` as a real child process on 127.0.0.1 with an OS-chosen port and
  * resolves once it prints its URL. Stop it by PID (stop / kill9).
  */
-export async function startServer(options: { dataDir: string; args?: string[]; env?: Record<string, string>; adminKey?: string }): Promise<ServerProcess> {
+export async function startServer(options: {
+  dataDir: string;
+  args?: string[];
+  env?: Record<string, string>;
+  adminKey?: string;
+}): Promise<ServerProcess> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...options.env };
   delete env.NODE_OPTIONS;
   if (options.adminKey) env.SEALTRAIL_ADMIN_KEY = options.adminKey;
-  const child: ChildProcess = spawn(process.execPath, [CLI, "serve", "--data", options.dataDir, "--port", "0", "--host", "127.0.0.1", ...(options.args ?? [])], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [CLI, "serve", "--data", options.dataDir, "--port", "0", "--host", "127.0.0.1", ...(options.args ?? [])],
+    {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout?.on("data", (chunk) => {
     output += chunk;

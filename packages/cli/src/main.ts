@@ -47,32 +47,39 @@ const serveCommand = defineCommand({
   async run({ args }) {
     const port = Number(args.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0-65535, got ${args.port}`, EXIT.usage);
-    try {
-      const server = await serve({
-        data: args.data,
-        host: args.host,
-        port,
-        originPrefix: args["origin-prefix"],
-        demo: args.demo,
-        publicTree: args["public-tree"],
-        accessLog: args["access-log"],
-        env: process.env,
-        print,
-      });
-      const shutdown = (signal: string) => {
-        print(`${signal}: flushing and closing`);
-        server.stop().then(
+    // Handlers go in before anything starts: a signal during startup (or the demo fill) waits for
+    // startup to finish, then shuts down cleanly instead of killing the process mid-write.
+    let starting: ReturnType<typeof serve> | undefined;
+    const shutdown = (signal: string) => {
+      print(`${signal}: flushing and closing`);
+      (starting ?? Promise.reject(new Error("not started")))
+        .then((server) => server.stop())
+        .then(
           () => process.exit(0),
           (error) => {
-            fail(describe(error), EXIT.usage);
-            process.exit(EXIT.usage);
+            fail(describe(error), exitCodeFor(error));
+            process.exit(exitCodeFor(error));
           },
         );
-      };
-      process.once("SIGINT", () => shutdown("SIGINT"));
-      process.once("SIGTERM", () => shutdown("SIGTERM"));
+    };
+    process.once("SIGINT", () => shutdown("SIGINT"));
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    starting = serve({
+      data: args.data,
+      host: args.host,
+      port,
+      originPrefix: args["origin-prefix"],
+      demo: args.demo,
+      publicTree: args["public-tree"],
+      accessLog: args["access-log"],
+      env: process.env,
+      print,
+    });
+    try {
+      await starting;
     } catch (error) {
       fail(describe(error), exitCodeFor(error));
+      process.exit(exitCodeFor(error));
     }
   },
 });

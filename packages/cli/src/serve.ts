@@ -32,11 +32,17 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   const engine = await LogEngine.open({ store, signer, originPrefix: signer.name });
   const envAdminKey = options.env.SEALTRAIL_ADMIN_KEY || undefined;
   const { generated } = await ensureAdminKey(store, envAdminKey);
+  // Shown as soon as it exists: if anything later fails (a port in use), the key is not lost.
+  if (generated) {
+    options.print("Admin API key (shown once; only its hash is stored):");
+    options.print(`  ${generated}`);
+    options.print("");
+  }
   if (options.demo) {
     for (const [tenant, count, seed] of DEMO_TENANTS) {
       if (await engine.hasLog(tenant)) continue;
-      const events = demoEvents(tenant, count, { seed });
-      for (let i = 0; i < events.length; i += 1000) await engine.append(tenant, events.slice(i, i + 1000));
+      // One append call is one all-or-nothing unit: an interrupted start leaves all or none.
+      await engine.append(tenant, demoEvents(tenant, count, { seed }));
       options.print(`demo: wrote ${count} events to log "${tenant}"`);
     }
   }
@@ -50,12 +56,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   options.print(`Sealtrail listening on ${server.url}`);
   options.print(`  data:         ${dir.path}`);
   options.print(`  verifier key: ${signer.verifierKey}`);
-  if (generated) {
-    options.print("");
-    options.print("  Admin API key (shown once; it is stored only as a hash):");
-    options.print(`    ${generated}`);
-    options.print("");
-  } else if (!envAdminKey) {
+  if (!generated && !envAdminKey) {
     options.print("  admin key:    the one printed on first start (or set SEALTRAIL_ADMIN_KEY)");
   }
   if (options.demo) {
