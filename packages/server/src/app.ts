@@ -1,4 +1,4 @@
-import { emptyRoot, InputError, LOG_NAME_PATTERN, NotFoundError, parseTilePath, TILE_WIDTH, toBase64 } from "@sealtrail/core";
+import { emptyRoot, InputError, LOG_NAME_PATTERN, NotFoundError, parseTilePath, toBase64 } from "@sealtrail/core";
 import type { LogEngine } from "@sealtrail/engine";
 import { type Context, Hono } from "hono";
 import { readJsonBody } from "./body.js";
@@ -91,9 +91,18 @@ export function createApp(options: AppOptions): Hono<Env> {
         : await engine.readTile(log, tile.level, tile.index, tile.width);
     if (!bytes) throw new NotFoundError("beyond_tree", "that tile is beyond the latest checkpoint");
     const scope = tile.level === "entries" ? "private" : cacheScope;
-    // A full tile never changes; a partial one is also immutable (a given width is a fixed prefix).
-    const cache = tile.width === TILE_WIDTH ? `${scope}, ${IMMUTABLE}` : `${scope}, max-age=60`;
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream", "cache-control": cache });
+    // Whatever a tile URL answers never changes: a full tile is final and a partial tile of width
+    // W is a fixed prefix of it, so both are immutable (C2SP tlog-tiles asks for long caching).
+    const cache = `${scope}, ${IMMUTABLE}`;
+    const headers: Record<string, string> = { "content-type": "application/octet-stream", "cache-control": cache };
+    // C2SP tlog-tiles: entry bundles SHOULD be compressed when the client accepts it (JSON
+    // leaves shrink several times). Hash tiles are random bytes and would not shrink.
+    if (tile.level === "entries" && /\bgzip\b/.test(c.req.header("accept-encoding") ?? "")) {
+      const gzipped = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"));
+      return c.body(gzipped, 200, { ...headers, "content-encoding": "gzip", vary: "accept-encoding" });
+    }
+    if (tile.level === "entries") headers.vary = "accept-encoding";
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, headers);
   });
 
   app.get("/v1/server", (c) =>

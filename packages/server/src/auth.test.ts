@@ -203,7 +203,10 @@ describe("publicTree", () => {
 
   it("marks the checkpoint and hash tiles cacheable by shared caches", async () => {
     assert.equal((await pub.request(`/logs/${log}/checkpoint`, { key: null })).headers.get("cache-control"), "public, no-cache");
-    assert.equal((await pub.request(`/logs/${log}/tile/0/000.p/3`, { key: null })).headers.get("cache-control"), "public, max-age=60");
+    assert.equal(
+      (await pub.request(`/logs/${log}/tile/0/000.p/3`, { key: null })).headers.get("cache-control"),
+      "public, max-age=31536000, immutable",
+    );
   });
 
   it("still requires a read key for entry bundles", async () => {
@@ -213,7 +216,7 @@ describe("publicTree", () => {
     await expectProblem(await pub.request(path, { key: pub.keys.acmeRead }), 403, "forbidden");
     const response = await pub.request(path, { key: pub.keys.read });
     assert.equal(response.status, 200);
-    assert.equal(response.headers.get("cache-control"), "private, max-age=60");
+    assert.equal(response.headers.get("cache-control"), "private, max-age=31536000, immutable");
   });
 
   it("still requires a key to append and to list logs", async () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { gunzipSync } from "node:zlib";
 import {
   type Checkpoint,
   fromBase64,
@@ -49,7 +50,7 @@ const bytesOf = async (response: Response) => new Uint8Array(await response.arra
 const FIRST_SIZE = 300;
 const SIZE = 305;
 const FULL_TILE_CACHE = "private, max-age=31536000, immutable";
-const PARTIAL_TILE_CACHE = "private, max-age=60";
+const PARTIAL_TILE_CACHE = "private, max-age=31536000, immutable";
 
 let h: Harness;
 const log = logName("surface");
@@ -251,6 +252,15 @@ describe("GET /logs/{log}/tile/entries/{N}[.p/{W}]", () => {
     assert.equal(bundle.length, 256);
     const tile = await bytesOf(await h.request(`/logs/${log}/tile/0/000`));
     assert.deepEqual(concat(bundle.map(leafHash)), tile);
+  });
+
+  it("gzips a bundle for a client that accepts it, to the same bytes", async () => {
+    const plain = await bytesOf(await h.request(`/logs/${log}/tile/entries/000`));
+    const response = await h.request(`/logs/${log}/tile/entries/000`, { headers: { "accept-encoding": "gzip" } });
+    assert.equal(response.headers.get("content-encoding"), "gzip");
+    const packed = await bytesOf(response);
+    assert.ok(packed.length < plain.length / 2, `gzip should shrink JSON leaves (${packed.length} vs ${plain.length})`);
+    assert.deepEqual(new Uint8Array(gunzipSync(packed)), plain);
   });
 
   it("serves a partial bundle .p/W with W leaves", async () => {
