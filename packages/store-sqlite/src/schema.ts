@@ -9,6 +9,13 @@ CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table}
 BEGIN SELECT RAISE(ABORT, 'sealtrail: ${table} is append-only'); END;`;
 }
 
+function noReplaceTrigger(table: string, sameKey: string): string {
+  return `
+CREATE TRIGGER ${table}_no_replace BEFORE INSERT ON ${table}
+WHEN EXISTS (SELECT 1 FROM ${table} WHERE ${sameKey})
+BEGIN SELECT RAISE(ABORT, 'sealtrail: ${table} is append-only and already holds this key'); END;`;
+}
+
 /** Versioned migrations, applied in order on open; never edit a released one, add a new one. */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -50,5 +57,14 @@ CREATE TABLE api_keys (
   revoked_at TEXT
 );
 ${LOG_TABLES.map(appendOnlyTriggers).join("\n")}
+`,
+  // INSERT OR REPLACE deletes the conflicting row without firing DELETE triggers unless the
+  // connection enabled recursive_triggers (sqlite.org/lang_conflict.html, REPLACE), so it could
+  // rewrite a leaf, hash or signed note. Refuse any insert that collides on any unique key.
+  `
+${noReplaceTrigger("logs", "id = NEW.id OR name = NEW.name")}
+${noReplaceTrigger("entries", "rowid = NEW.rowid OR (log_id = NEW.log_id AND event_id = NEW.event_id)")}
+${noReplaceTrigger("tree_hashes", "log_id = NEW.log_id AND level = NEW.level AND idx = NEW.idx")}
+${noReplaceTrigger("checkpoints", "log_id = NEW.log_id AND tree_size = NEW.tree_size")}
 `,
 ];

@@ -17,9 +17,12 @@ export interface SqliteStoreOptions {
 
 /**
  * Entries use a composite rowid, `logId · 2^40 + index`, so the primary key itself is the
- * (log, index) lookup: no second index to maintain on the hot append path.
+ * (log, index) lookup: no second index to maintain on the hot append path. Rowids pass 2^53 from
+ * log id 8192 on, so they are bound as bigint; only small offsets (`rowid - base`) come back.
  */
-const INDEX_BITS = 2 ** 40;
+const ROWS_PER_LOG = 2 ** 40;
+
+const rowBase = (logId: number): bigint => BigInt(logId) * BigInt(ROWS_PER_LOG);
 
 interface EntryRow {
   idx: number;
@@ -66,18 +69,20 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
     logByName: db.prepare<[string], { id: number; name: string; created_at: string }>(
       "SELECT id, name, created_at FROM logs WHERE name = ?",
     ),
-    maxRow: db.prepare<[number, number], { r: number | null }>("SELECT max(rowid) AS r FROM entries WHERE rowid >= ? AND rowid < ?"),
-    insertEntry: db.prepare<[number, number, string, Uint8Array]>(
+    maxRow: db.prepare<[bigint, bigint, bigint], { r: number | null }>(
+      "SELECT max(rowid) - ? AS r FROM entries WHERE rowid BETWEEN ? AND ?",
+    ),
+    insertEntry: db.prepare<[bigint, number, string, Uint8Array]>(
       "INSERT INTO entries (rowid, log_id, event_id, leaf) VALUES (?, ?, ?, ?)",
     ),
     insertHash: db.prepare<[number, number, number, Uint8Array]>("INSERT INTO tree_hashes (log_id, level, idx, hash) VALUES (?, ?, ?, ?)"),
-    readEntries: db.prepare<[number, number, number], EntryRow>(
+    readEntries: db.prepare<[bigint, bigint, bigint], EntryRow>(
       "SELECT rowid - ? AS idx, event_id, leaf FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
     ),
     readHashes: db.prepare<[number, number, number, number], { hash: Buffer }>(
       "SELECT hash FROM tree_hashes WHERE log_id = ? AND level = ? AND idx >= ? AND idx < ? ORDER BY idx",
     ),
-    byId: db.prepare<[number, number, string], EntryRow>(
+    byId: db.prepare<[bigint, number, string], EntryRow>(
       "SELECT rowid - ? AS idx, event_id, leaf FROM entries WHERE log_id = ? AND event_id = ?",
     ),
     insertCheckpoint: db.prepare<[number, number, Uint8Array, string, string]>(
@@ -104,8 +109,9 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
     return row?.id;
   };
   const sizeOf = (id: number): number => {
-    const row = stmt.maxRow.get(id * INDEX_BITS, (id + 1) * INDEX_BITS);
-    return row?.r == null ? 0 : row.r - id * INDEX_BITS + 1;
+    const base = rowBase(id);
+    const row = stmt.maxRow.get(base, base, base + BigInt(ROWS_PER_LOG - 1));
+    return row?.r == null ? 0 : row.r + 1;
   };
   const summary = (row: { id: number; name: string; created_at: string }): LogSummary => ({
     name: row.name,
@@ -144,7 +150,7 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
       }
       batch.entries.forEach((entry, i) => {
         if (entry.index !== batch.startIndex + i) throw new StoreError("non_contiguous", `log ${batch.log}: entries are not contiguous`);
-        stmt.insertEntry.run(id * INDEX_BITS + entry.index, id, entry.id, entry.leaf);
+        stmt.insertEntry.run(rowBase(id) + BigInt(entry.index), id, entry.id, entry.leaf);
       });
       for (const hash of batch.hashes) stmt.insertHash.run(id, hash.level, hash.index, hash.hash);
     }
@@ -168,14 +174,24 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
         const row = stmt.logByName.get(name);
         return row ? summary(row) : undefined;
       }),
-    append: (batches: readonly LogAppend[]) => guard("append", () => appendTx.immediate(batches)),
+    append: (batches: readonly LogAppend[]) =>
+      guard("append", () => {
+        try {
+          appendTx.immediate(batches);
+        } catch (error) {
+          // A rolled-back transaction may have cached the id of a log it created: forget it, or the
+          // next append would write under an id that is gone (or that another log reuses).
+          for (const batch of batches) logIds.delete(batch.log);
+          throw error;
+        }
+      }),
     findEntriesById: (log: string, ids: readonly string[]) =>
       guard("findEntriesById", () => {
         const id = logId(log);
         if (id === undefined) return [];
         const out: StoredEntry[] = [];
         for (const eventId of new Set(ids)) {
-          const row = stmt.byId.get(id * INDEX_BITS, id, eventId);
+          const row = stmt.byId.get(rowBase(id), id, eventId);
           if (row) out.push({ index: row.idx, id: row.event_id, leaf: toBytes(row.leaf) });
         }
         return out;
@@ -183,9 +199,12 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
     readEntries: (log: string, start: number, count: number) =>
       guard("readEntries", () => {
         const id = logId(log);
-        if (id === undefined || count <= 0) return [];
-        const base = id * INDEX_BITS;
-        return stmt.readEntries.all(base, base + start, base + start + count).map((row) => ({
+        // Clamped to this log's rowid band: an unclamped range reads into the neighbouring logs.
+        const from = Math.ceil(Math.max(start, 0));
+        const to = Math.ceil(Math.min(start + count, ROWS_PER_LOG));
+        if (id === undefined || !(to > from)) return [];
+        const base = rowBase(id);
+        return stmt.readEntries.all(base, base + BigInt(from), base + BigInt(to)).map((row) => ({
           index: row.idx,
           id: row.event_id,
           leaf: toBytes(row.leaf),
@@ -240,16 +259,13 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
 
 function migrate(db: Database.Database): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-  const applied = new Set(
-    db
-      .prepare<[], { version: number }>("SELECT version FROM schema_migrations")
-      .all()
-      .map((r) => r.version),
-  );
+  const isApplied = db.prepare<[number], { version: number }>("SELECT version FROM schema_migrations WHERE version = ?");
   for (const [i, sql] of MIGRATIONS.entries()) {
     const version = i + 1;
-    if (applied.has(version)) continue;
+    if (isApplied.get(version)) continue;
     db.transaction(() => {
+      // Checked again under the write lock: another process may have migrated since the read above.
+      if (isApplied.get(version)) return;
       db.exec(sql);
       db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, new Date().toISOString());
     }).immediate();
