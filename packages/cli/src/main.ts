@@ -137,7 +137,7 @@ const verifyCommand = defineCommand({
         args["verifier-key"] ??
         (await loadSigner(dir, { keyName: "unused", create: false, env: process.env.SEALTRAIL_SIGNING_KEY })).verifierKey;
       const verifier = parseVerifierKey(verifierKey);
-      const store = createSqliteStore({ path: dir.databasePath });
+      const store = createSqliteStore({ path: dir.databasePath, readonly: true });
       try {
         const logs = args.log ? [args.log] : (await store.listLogs()).map((l) => l.name);
         if (args.log && !(await store.getLog(args.log))) return fail(`log ${args.log} does not exist in ${dir.path}`, EXIT.usage);

@@ -273,6 +273,47 @@ describe("SQLite store", () => {
       );
     }));
 
+  it("opens read-only for audits: reads work, writes are refused, the file is not touched", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sealtrail-ro-"));
+    const path = join(dir, "audit.db");
+    try {
+      const writer = createSqliteStore({ path });
+      await writer.append([batchOf("acme", 0, 3)]);
+      await writer.close();
+      chmodSync(path, 0o640);
+      const reader = createSqliteStore({ path, readonly: true });
+      try {
+        assert.equal((await reader.getLog("acme"))?.size, 3);
+        assert.deepEqual(plainEntries(await reader.readEntries("acme", 0, ALL)), plainEntries(batchOf("acme", 0, 3).entries));
+        await assert.rejects(reader.append([batchOf("acme", 3, 1)]), /readonly/i);
+        assert.equal(statSync(path).mode & 0o777, 0o640, "a read-only open changes no permission");
+      } finally {
+        await reader.close();
+      }
+      assert.throws(() => createSqliteStore({ path: join(dir, "missing.db"), readonly: true }), /cannot open/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a read-only open of a database whose schema is older than this code", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sealtrail-ro-"));
+    const path = join(dir, "old.db");
+    try {
+      const raw = new Database(path);
+      raw.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+      raw.exec(MIGRATIONS[0] as string);
+      raw.prepare("INSERT INTO schema_migrations VALUES (1, 'then')").run();
+      raw.close();
+      assert.throws(
+        () => createSqliteStore({ path, readonly: true }),
+        (error: Error & { code?: string }) => error.code === "schema_outdated",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("works in memory", async () => {
     const store = createSqliteStore({ path: ":memory:" });
     try {

@@ -13,6 +13,11 @@ export interface SqliteStoreOptions {
    * `normal` survives a process crash (kill -9) but not an OS crash.
    */
   readonly durability?: "full" | "normal";
+  /**
+   * Open an existing database for reading only, as audits do: no file created, no permission
+   * or schema change, every write refused by SQLite itself.
+   */
+  readonly readonly?: boolean;
 }
 
 /**
@@ -53,14 +58,7 @@ function toBytes(buffer: Buffer): Uint8Array {
 
 export function createSqliteStore(options: SqliteStoreOptions): LogStore {
   const config = Object.freeze({ durability: "full" as const, ...options });
-  if (config.path !== ":memory:") mkdirSync(dirname(config.path), { recursive: true });
-  const db = new Database(config.path);
-  if (config.path !== ":memory:") chmodSync(config.path, 0o600);
-  db.pragma("journal_mode = WAL");
-  db.pragma(`synchronous = ${config.durability === "full" ? "FULL" : "NORMAL"}`);
-  db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
-  migrate(db);
+  const db = config.readonly ? openReadonly(config.path) : openForWriting(config.path, config.durability);
 
   const stmt = {
     logId: db.prepare<[string], { id: number }>("SELECT id FROM logs WHERE name = ?"),
@@ -255,6 +253,37 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
       db.close();
     },
   });
+}
+
+function openForWriting(path: string, durability: "full" | "normal"): Database.Database {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  if (path !== ":memory:") chmodSync(path, 0o600);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+  return db;
+}
+
+function openReadonly(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (cause) {
+    throw new StoreError("store_failed", `sqlite: cannot open ${path} for reading: ${(cause as Error).message}`, { cause });
+  }
+  db.pragma("busy_timeout = 5000");
+  const row = db.prepare<[], { v: number | null }>("SELECT max(version) AS v FROM schema_migrations").get();
+  if ((row?.v ?? 0) !== MIGRATIONS.length) {
+    db.close();
+    throw new StoreError(
+      "schema_outdated",
+      `sqlite: ${path} has schema version ${row?.v ?? 0}, expected ${MIGRATIONS.length}; start the server once to migrate it`,
+    );
+  }
+  return db;
 }
 
 function migrate(db: Database.Database): void {
