@@ -53,15 +53,11 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
     ...(options.accessLog ? { onRequest: (r) => options.print(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(1)}ms`) } : {}),
   });
   const server = await listen(app, { host: options.host, port: options.port });
-  options.print(`Sealtrail listening on ${server.url}`);
-  options.print(`  data:         ${dir.path}`);
-  options.print(`  verifier key: ${signer.verifierKey}`);
-  if (!generated && !envAdminKey) {
-    options.print("  admin key:    the one printed on first start (or set SEALTRAIL_ADMIN_KEY)");
-  }
-  if (options.demo) {
-    options.print(`  try:          curl -H "Authorization: Bearer <admin key>" ${server.url}/v1/logs/acme`);
-  }
+  // One write, so whoever watches the output sees the whole banner at once.
+  const banner = [`Sealtrail listening on ${server.url}`, `  data:         ${dir.path}`, `  verifier key: ${signer.verifierKey}`];
+  if (!generated && !envAdminKey) banner.push("  admin key:    the one printed on first start (or set SEALTRAIL_ADMIN_KEY)");
+  if (options.demo) banner.push(`  try:          curl -H "Authorization: Bearer <admin key>" ${server.url}/v1/logs/acme`);
+  options.print(banner.join("\n"));
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
