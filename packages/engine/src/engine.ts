@@ -373,15 +373,19 @@ export class LogEngine {
   }
 
   async #signCheckpoint(log: string, state: LogState): Promise<void> {
-    await state.signing;
+    // Chained before any await, so two callers (the timer and close) never sign at once.
+    const previous = state.signing;
     const run = (async () => {
+      await previous;
       const size = state.range.size;
       if (size === 0 || size === state.checkpoint?.treeSize) return;
+      // Counted from the attempt, not its end: a commit landing while this signs waits a full
+      // interval (at most one checkpoint per interval), and a failed attempt retries an interval later.
+      state.lastCheckpointAt = this.#now();
       const rootHash = state.range.root();
       const note = await signNote(formatCheckpoint({ origin: this.origin(log), treeSize: size, rootHash }), [this.#signer]);
       const stored: StoredCheckpoint = { log, treeSize: size, rootHash, note, createdAt: nowTimestamp(this.#now()) };
       await this.#store.appendCheckpoint(stored);
-      state.lastCheckpointAt = this.#now();
       state.checkpoint = { treeSize: size, rootHash, note, createdAt: stored.createdAt };
       const ready = state.waiters.filter((w) => w.size <= size);
       state.waiters = state.waiters.filter((w) => w.size > size);

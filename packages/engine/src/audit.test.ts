@@ -1,0 +1,312 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { canonicalJson, formatCheckpoint, fromUtf8, hashLeaf, type NoteSigner, signNote, utf8 } from "@sealtrail/core";
+import { createSqliteStore } from "@sealtrail/store-sqlite";
+import Database from "better-sqlite3";
+import { auditLog, type LogAuditResult } from "./audit.js";
+import type { StoredCheckpoint, StoredHash } from "./store.js";
+import {
+  flipBit,
+  InstrumentedStore,
+  makeEvents,
+  ORIGIN_PREFIX,
+  openTestEngine,
+  otherSigner,
+  referenceRoot,
+  type StoreHooks,
+  type TempDir,
+  tempDir,
+  testSigner,
+  verifierOf,
+} from "./test-harness.js";
+
+const HOUR = 3_600_000;
+const LOG = "alpha";
+const ORIGIN = `${ORIGIN_PREFIX}/${LOG}`;
+const dirs: TempDir[] = [];
+after(() => {
+  for (const dir of dirs) dir.remove();
+});
+
+/** Checkpoint sizes of the log `buildLog` writes. */
+const CHECKPOINTS = [100, 257, 600];
+
+/**
+ * A healthy 600-entry log (two level-1 tile hashes) with checkpoints at 100, 257 and 600, written by
+ * the engine over a real SQLite file, which is closed again before the test looks at it.
+ */
+async function buildLog(): Promise<string> {
+  const dir = tempDir();
+  dirs.push(dir);
+  const path = dir.file("log.db");
+  const a = await openTestEngine(path, { checkpointIntervalMs: HOUR });
+  await a.engine.append(LOG, makeEvents(0, 100));
+  await a.engine.waitForCheckpoint(LOG, 99);
+  await a.engine.append(LOG, makeEvents(100, 157));
+  await a.engine.close();
+  const b = await openTestEngine(path, { checkpointIntervalMs: HOUR });
+  await b.engine.append(LOG, makeEvents(257, 343));
+  await b.engine.close();
+  return path;
+}
+
+async function audit(
+  path: string,
+  hooks: StoreHooks = {},
+  options: { origin?: string; signer?: NoteSigner } = {},
+): Promise<LogAuditResult> {
+  const store = new InstrumentedStore(createSqliteStore({ path }));
+  store.hooks = hooks;
+  try {
+    const signer = options.signer ?? (await testSigner());
+    return await auditLog(store, LOG, { verifiers: [verifierOf(signer)], origin: options.origin ?? ORIGIN });
+  } finally {
+    await store.close();
+  }
+}
+
+/** Tampers with the file the way an attacker with database access would: around the triggers. */
+function tamper(path: string, sql: string, ...params: unknown[]): void {
+  const db = new Database(path);
+  try {
+    db.exec(
+      "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete; DROP TRIGGER IF EXISTS tree_hashes_no_update",
+    );
+    const changes = db.prepare(sql).run(...params).changes;
+    assert.equal(changes, 1, "the tampering statement changed one row");
+  } finally {
+    db.close();
+  }
+}
+
+async function entryAt(path: string, index: number) {
+  const store = createSqliteStore({ path });
+  try {
+    const [entry] = await store.readEntries(LOG, index, 1);
+    return entry ?? assert.fail(`entry ${index} is missing`);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The event of a leaf with its metadata changed, re-encoded canonically. */
+function rewrittenLeaf(leaf: Uint8Array): Uint8Array {
+  const event = JSON.parse(fromUtf8(leaf));
+  return utf8(canonicalJson({ ...event, metadata: { n: -1 } }));
+}
+
+function assertFails(result: LogAuditResult, problem: RegExp, failedIndex?: number): void {
+  assert.equal(result.ok, false, "the audit passed a tampered log");
+  assert.match(result.problem ?? "", problem);
+  if (failedIndex !== undefined) assert.equal(result.failedIndex, failedIndex, result.problem);
+}
+
+describe("auditLog on a healthy log", () => {
+  it("reports ok with every entry and checkpoint checked", async () => {
+    const path = await buildLog();
+    const result = await audit(path);
+    assert.deepEqual(result, { log: LOG, ok: true, entries: 600, checkpoints: CHECKPOINTS.length });
+  });
+
+  it("reports ok for a log that does not exist yet", async () => {
+    const path = await buildLog();
+    const store = createSqliteStore({ path });
+    const result = await auditLog(store, "empty", { verifiers: [verifierOf(await testSigner())], origin: `${ORIGIN_PREFIX}/empty` });
+    await store.close();
+    assert.deepEqual(result, { log: "empty", ok: true, entries: 0, checkpoints: 0 });
+  });
+});
+
+describe("auditLog on a log tampered in the database", () => {
+  it("names the entry whose leaf bytes were rewritten", async () => {
+    const path = await buildLog();
+    const entry = await entryAt(path, 37);
+    tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", rewrittenLeaf(entry.leaf), entry.id);
+    assertFails(await audit(path), /entry 37: leaf bytes do not match/, 37);
+  });
+
+  it("names the entry whose stored leaf hash was rewritten", async () => {
+    const path = await buildLog();
+    tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 5", Buffer.alloc(32, 1));
+    assertFails(await audit(path), /entry 5: leaf bytes do not match/, 5);
+  });
+
+  it("names an entry deleted from the table", async () => {
+    const path = await buildLog();
+    const entry = await entryAt(path, 250);
+    tamper(path, "DELETE FROM entries WHERE event_id = ?", entry.id);
+    assertFails(await audit(path), /entry 250 is missing/, 250);
+  });
+
+  it("names the entry whose leaf and leaf hash were rewritten together but the leaf is not canonical", async () => {
+    const path = await buildLog();
+    const entry = await entryAt(path, 400);
+    const loose = utf8(`${fromUtf8(entry.leaf).slice(0, -1)} }`);
+    tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", loose, entry.id);
+    tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 400", hashLeaf(loose));
+    assertFails(await audit(path), /entry 400: leaf is not canonical JSON/, 400);
+  });
+
+  it("detects a leaf and leaf hash rewritten together, from the tree above them", async () => {
+    const path = await buildLog();
+    const entry = await entryAt(path, 300);
+    const forged = rewrittenLeaf(entry.leaf);
+    tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", forged, entry.id);
+    tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 300", hashLeaf(forged));
+    // The level-1 hash over [256, 512) is the first thing above the leaf that disagrees.
+    assertFails(await audit(path), /stored tile hash 1\/1 does not match the entries/, 256);
+  });
+});
+
+describe("auditLog through a store that serves tampered data", () => {
+  it("names the entry served with one flipped byte", async () => {
+    const path = await buildLog();
+    const result = await audit(path, {
+      readEntries: async (inner, log, start, count) =>
+        (await inner.readEntries(log, start, count)).map((e) => (e.index === 123 ? { ...e, leaf: flipBit(e.leaf, 40) } : e)),
+    });
+    assertFails(result, /entry 123/, 123);
+  });
+
+  it("names the entry a store leaves out", async () => {
+    const path = await buildLog();
+    const result = await audit(path, {
+      readEntries: async (inner, log, start, count) => (await inner.readEntries(log, start, count)).filter((e) => e.index !== 200),
+    });
+    assertFails(result, /entry 200 is missing/, 200);
+  });
+
+  it("names the entry whose stored id differs from the id in its leaf", async () => {
+    const path = await buildLog();
+    const result = await audit(path, {
+      readEntries: async (inner, log, start, count) =>
+        (await inner.readEntries(log, start, count)).map((e) => (e.index === 77 ? { ...e, id: "evt-other" } : e)),
+    });
+    assertFails(result, /entry 77: stored id does not match/, 77);
+  });
+
+  it("detects a wrong level-1 tile hash", async () => {
+    const path = await buildLog();
+    const result = await audit(path, {
+      readHashes: async (inner, log, level, start, count) =>
+        (await inner.readHashes(log, level, start, count)).map((h, i) => (level === 1 && start + i === 1 ? flipBit(h, 31) : h)),
+    });
+    assertFails(result, /stored tile hash 1\/1 does not match the entries/, 256);
+  });
+
+  const replaceCheckpoint = (size: number, change: (cp: StoredCheckpoint) => Promise<StoredCheckpoint>): StoreHooks => ({
+    listCheckpoints: async (inner, log, options) =>
+      Promise.all((await inner.listCheckpoints(log, options)).map((cp) => (cp.treeSize === size ? change(cp) : cp))),
+  });
+  const noteText = (note: string) => note.slice(0, note.indexOf("\n\n") + 1);
+
+  it("refuses a checkpoint note signed by a different key", async () => {
+    const path = await buildLog();
+    const impostor = await otherSigner((await testSigner()).name);
+    const result = await audit(
+      path,
+      replaceCheckpoint(257, async (cp) => ({ ...cp, note: await signNote(noteText(cp.note), [impostor]) })),
+    );
+    assertFails(result, /checkpoint 257: .*not signed by any trusted key/);
+  });
+
+  it("refuses a checkpoint note with a forged signature by the trusted key name and id", async () => {
+    const path = await buildLog();
+    const result = await audit(
+      path,
+      replaceCheckpoint(100, async (cp) => {
+        const lines = cp.note.split("\n");
+        const sig = lines.at(-2) as string;
+        const flipped = `${sig.slice(0, -6)}${sig.slice(-6, -5) === "A" ? "B" : "A"}${sig.slice(-5)}`;
+        return { ...cp, note: [...lines.slice(0, -2), flipped, ""].join("\n") };
+      }),
+    );
+    assertFails(result, /checkpoint 100: signature by test\.example does not verify/);
+  });
+
+  it("refuses a checkpoint of another log, correctly signed", async () => {
+    const path = await buildLog();
+    const signer = await testSigner();
+    const result = await audit(
+      path,
+      replaceCheckpoint(600, async (cp) => ({
+        ...cp,
+        note: await signNote(formatCheckpoint({ origin: `${ORIGIN_PREFIX}/beta`, treeSize: cp.treeSize, rootHash: cp.rootHash }), [signer]),
+      })),
+    );
+    assertFails(result, /checkpoint 600: .*origin/);
+  });
+
+  it("refuses a log audited against the wrong origin or key", async () => {
+    const path = await buildLog();
+    assertFails(await audit(path, {}, { origin: `${ORIGIN_PREFIX}/beta` }), /origin/);
+    assertFails(await audit(path, {}, { signer: await otherSigner() }), /not signed by any trusted key/);
+  });
+
+  it("refuses a checkpoint whose stored root differs from its signed note", async () => {
+    const path = await buildLog();
+    const result = await audit(
+      path,
+      replaceCheckpoint(257, async (cp) => ({ ...cp, rootHash: flipBit(cp.rootHash) })),
+    );
+    assertFails(result, /checkpoint 257: signed note does not match its stored size and root/);
+  });
+
+  it("names the last entry of a correctly signed checkpoint whose root is not the root of the entries", async () => {
+    const path = await buildLog();
+    const signer = await testSigner();
+    const store = createSqliteStore({ path });
+    const wrongRoot = await referenceRoot(store, LOG, 256);
+    await store.close();
+    const result = await audit(
+      path,
+      replaceCheckpoint(257, async (cp) => ({
+        ...cp,
+        rootHash: wrongRoot,
+        note: await signNote(formatCheckpoint({ origin: ORIGIN, treeSize: 257, rootHash: wrongRoot }), [signer]),
+      })),
+    );
+    assertFails(result, /checkpoint 257: root does not match the entries/, 256);
+  });
+
+  it("refuses a signed checkpoint that covers entries the store does not hold", async () => {
+    const path = await buildLog();
+    const signer = await testSigner();
+    const store = createSqliteStore({ path });
+    const root = await referenceRoot(store, LOG, 600);
+    await store.close();
+    const beyond: StoredCheckpoint = {
+      log: LOG,
+      treeSize: 601,
+      rootHash: root,
+      note: await signNote(formatCheckpoint({ origin: ORIGIN, treeSize: 601, rootHash: root }), [signer]),
+      createdAt: new Date().toISOString(),
+    };
+    const result = await audit(path, {
+      listCheckpoints: async (inner, log, options) => {
+        const page = await inner.listCheckpoints(log, options);
+        return (options?.afterSize ?? -1) < 601 ? [...page, beyond] : [];
+      },
+    });
+    assertFails(result, /checkpoint 601 covers entries that are not stored/, 600);
+  });
+});
+
+describe("auditLog on tile hashes", () => {
+  it("checks every level-1 hash, not only those a checkpoint root reaches", async () => {
+    const path = await buildLog();
+    const seen: StoredHash[] = [];
+    const result = await audit(path, {
+      readHashes: async (inner, log, level, start, count) => {
+        const hashes = await inner.readHashes(log, level, start, count);
+        if (level > 0) for (const [i, hash] of hashes.entries()) seen.push({ level, index: start + i, hash });
+        return hashes;
+      },
+    });
+    assert.equal(result.ok, true);
+    assert.deepEqual(
+      seen.map((h) => `${h.level}/${h.index}`),
+      ["1/0", "1/1"],
+    );
+  });
+});
