@@ -109,13 +109,14 @@ describe("sealtrail serve --demo, as the README starts", { timeout: 40_000 }, ()
         assert.equal(info.origin, `sealtrail.local/${log}`);
       }
       verifierKey = (await logInfo(server.url, "acme", adminKey)).verifierKey;
-      assert.match(output, new RegExp(`verifier key: ${verifierKey.replace(/[+/]/g, "\\$&")}`));
+      assert.match(verifierKey, /^sealtrail\.local\/acme\+[0-9a-f]{8}\+/, "each log's checkpoints are signed under its origin");
+      assert.match(output, /checkpoints of log L are signed as sealtrail\.local\/L/);
 
       const remote = await runCli(["verify", "--url", server.url, "--log", "acme", "--key", adminKey]);
       assert.equal(remote.code, 0, `verify --url\n${remote.stdout}${remote.stderr}`);
       assert.match(remote.stdout, /OK sealtrail\.local\/acme: \d+ entries/);
 
-      const viaUrl = await runCli(["keys", "--url", server.url]);
+      const viaUrl = await runCli(["keys", "--url", server.url, "--log", "acme", "--key", adminKey]);
       assert.equal(viaUrl.code, 0, viaUrl.stderr);
       assert.equal(viaUrl.stdout.trim(), verifierKey, "keys --url prints the server's verifier key");
     } finally {
@@ -123,10 +124,19 @@ describe("sealtrail serve --demo, as the README starts", { timeout: 40_000 }, ()
     }
   });
 
-  test("keys --data prints the verifier key the server publishes", async () => {
-    const keys = await runCli(["keys", "--data", dataDir]);
-    assert.equal(keys.code, 0, keys.stderr);
-    assert.equal(keys.stdout.trim(), verifierKey);
+  test("keys --data prints the verifier keys the server publishes", async () => {
+    const one = await runCli(["keys", "--data", dataDir, "--log", "acme"]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(one.stdout.trim(), verifierKey);
+    const all = await runCli(["keys", "--data", dataDir]);
+    assert.equal(all.code, 0, all.stderr);
+    const lines = all.stdout.trim().split("\n");
+    assert.deepEqual(
+      lines.map((l) => l.split("\t")[0]),
+      ["acme", "globex"],
+    );
+    assert.ok(lines.includes(`acme\t${verifierKey}`));
+    assert.match(lines[1] as string, /^globex\tsealtrail\.local\/globex\+/);
   });
 
   test("a second start over the same data prints no key, keeps the demo data, and the first key still works", async () => {
@@ -330,7 +340,7 @@ describe("sealtrail verify and keys: usage, errors and help", { timeout: 30_000 
       ],
       [
         ["keys", "--help"],
-        ["--data", "--url"],
+        ["--data", "--url", "--log", "--key"],
       ],
     ];
     for (const [args, words] of expected) {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ConfigError, parseVerifierKey, SealtrailError, VerificationError } from "@sealtrail/core";
-import { auditLog } from "@sealtrail/engine";
+import { auditLog, originSigner } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand, runMain } from "citty";
 import { dataDir, loadSigner } from "./data-dir.js";
@@ -133,10 +133,10 @@ const verifyCommand = defineCommand({
       if (!args.data) return fail("give --url URL --log NAME, or --data DIR", EXIT.usage);
       const dir = dataDir(args.data);
       if (!existsSync(dir.databasePath)) return fail(`no Sealtrail database in ${dir.path}`, EXIT.usage);
-      const verifierKey =
-        args["verifier-key"] ??
-        (await loadSigner(dir, { keyName: "unused", create: false, env: process.env.SEALTRAIL_SIGNING_KEY })).verifierKey;
-      const verifier = parseVerifierKey(verifierKey);
+      if (args["verifier-key"] && !args.log) return fail("--verifier-key checks one log: add --log NAME", EXIT.usage);
+      const signer = args["verifier-key"]
+        ? undefined
+        : await loadSigner(dir, { keyName: "unused", create: false, env: process.env.SEALTRAIL_SIGNING_KEY });
       const store = createSqliteStore({ path: dir.databasePath, readonly: true });
       try {
         const logs = args.log ? [args.log] : (await store.listLogs()).map((l) => l.name);
@@ -144,7 +144,10 @@ const verifyCommand = defineCommand({
         let failed = false;
         const results = [];
         for (const log of logs) {
-          const result = await auditLog(store, log, { verifiers: [verifier], origin: `${verifier.name}/${log}` });
+          const pinnedName = signer ? undefined : parseVerifierKey(args["verifier-key"] as string).name;
+          const origin = pinnedName?.endsWith(`/${log}`) ? pinnedName : `${signer?.name ?? pinnedName}/${log}`;
+          const verifierKey = signer ? (await originSigner(signer, origin)).verifierKey : (args["verifier-key"] as string);
+          const result = await auditLog(store, log, { verifiers: [parseVerifierKey(verifierKey)], origin });
           results.push(result);
           if (!result.ok) failed = true;
           if (!args.json) {
@@ -167,22 +170,38 @@ const verifyCommand = defineCommand({
 });
 
 const keysCommand = defineCommand({
-  meta: { name: "keys", description: "Show the verifier key that checks this server's checkpoints" },
+  meta: { name: "keys", description: "Show the verifier keys that check each log's checkpoints" },
   args: {
     data: { type: "string", description: "Data directory", default: "./sealtrail-data" },
     url: { type: "string", description: "Ask a running server instead" },
+    log: { type: "string", description: "Only this log (required with --url)" },
+    key: { type: "string", description: "API key for --url (default: $SEALTRAIL_KEY)" },
   },
   async run({ args }) {
     try {
       if (args.url) {
-        const response = await fetch(`${args.url.replace(/\/+$/, "")}/v1/server`);
+        if (!args.log) return fail("--log is required with --url", EXIT.usage);
+        const key = args.key ?? process.env.SEALTRAIL_KEY;
+        const response = await fetch(`${args.url.replace(/\/+$/, "")}/v1/logs/${encodeURIComponent(args.log)}`, {
+          headers: key ? { authorization: `Bearer ${key}` } : {},
+        });
         if (!response.ok) return fail(`${args.url} answered ${response.status}`, EXIT.unreachable);
-        const body = (await response.json()) as { verifierKeys: string[] };
-        for (const key of body.verifierKeys) print(key);
+        print(((await response.json()) as { verifierKey: string }).verifierKey);
         return;
       }
-      const signer = await loadSigner(dataDir(args.data), { keyName: "unused", create: false, env: process.env.SEALTRAIL_SIGNING_KEY });
-      print(signer.verifierKey);
+      const dir = dataDir(args.data);
+      const signer = await loadSigner(dir, { keyName: "unused", create: false, env: process.env.SEALTRAIL_SIGNING_KEY });
+      let logs = args.log ? [args.log] : [];
+      if (!args.log && existsSync(dir.databasePath)) {
+        const store = createSqliteStore({ path: dir.databasePath, readonly: true });
+        logs = (await store.listLogs()).map((l) => l.name);
+        await store.close();
+      }
+      if (logs.length === 0) print(`no logs yet; each log's key will be ${signer.name}/<log>+…, from the same Ed25519 key`);
+      for (const log of logs) {
+        const verifierKey = (await originSigner(signer, `${signer.name}/${log}`)).verifierKey;
+        print(args.log ? verifierKey : `${log}\t${verifierKey}`);
+      }
     } catch (error) {
       fail(describe(error), error instanceof ConfigError ? EXIT.usage : exitCodeFor(error));
     }

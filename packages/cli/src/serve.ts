@@ -54,7 +54,11 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   });
   const server = await listen(app, { host: options.host, port: options.port });
   // One write, so whoever watches the output sees the whole banner at once.
-  const banner = [`Sealtrail listening on ${server.url}`, `  data:         ${dir.path}`, `  verifier key: ${signer.verifierKey}`];
+  const banner = [
+    `Sealtrail listening on ${server.url}`,
+    `  data:         ${dir.path}`,
+    `  signing key:  Ed25519, checkpoints of log L are signed as ${signer.name}/L (verifier keys: sealtrail keys)`,
+  ];
   if (!generated && !envAdminKey) banner.push("  admin key:    the one printed on first start (or set SEALTRAIL_ADMIN_KEY)");
   if (options.demo) banner.push(`  try:          curl -H "Authorization: Bearer <admin key>" ${server.url}/v1/logs/acme`);
   options.print(banner.join("\n"));

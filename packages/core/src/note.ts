@@ -14,6 +14,11 @@ export interface NoteSigner {
   /** `<name>+<hex keyID>+<base64(0x01 ‖ public key)>`: what a verifier pins. */
   readonly verifierKey: string;
   sign(message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The same key under another name (a name is part of the key ID). Lets one server key sign each
+   * log's checkpoints under the log's own origin, as C2SP tlog-checkpoint recommends.
+   */
+  withName?(name: string): Promise<NoteSigner>;
 }
 
 export interface NoteVerifier {
@@ -75,11 +80,13 @@ export async function createEd25519Signer(name: string, seed: Uint8Array): Promi
   if (typeof jwk.x !== "string") throw new ConfigError("invalid_signing_key", "could not derive the public key");
   const publicKey = base64UrlToBytes(jwk.x);
   const signingKey = await subtle().importKey("pkcs8", buf(concatBytes(PKCS8_ED25519_PREFIX, seed)), { name: "Ed25519" }, false, ["sign"]);
+  const key = seed.slice();
   return Object.freeze({
     name,
     keyId: computeKeyId(name, publicKey),
     verifierKey: encodeVerifierKey(name, publicKey),
     sign: async (message: Uint8Array) => new Uint8Array(await subtle().sign("Ed25519", signingKey, buf(message))),
+    withName: (other: string) => createEd25519Signer(other, key),
   });
 }
 

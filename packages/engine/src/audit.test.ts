@@ -4,6 +4,7 @@ import { canonicalJson, formatCheckpoint, fromUtf8, hashLeaf, type NoteSigner, s
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import Database from "better-sqlite3";
 import { auditLog, type LogAuditResult } from "./audit.js";
+import { originSigner } from "./engine.js";
 import type { StoredCheckpoint, StoredHash } from "./store.js";
 import {
   flipBit,
@@ -59,7 +60,10 @@ async function audit(
   store.hooks = hooks;
   try {
     const signer = options.signer ?? (await testSigner());
-    return await auditLog(store, LOG, { verifiers: [verifierOf(signer)], origin: options.origin ?? ORIGIN });
+    return await auditLog(store, LOG, {
+      verifiers: [await verifierOf(signer, options.origin ?? ORIGIN)],
+      origin: options.origin ?? ORIGIN,
+    });
   } finally {
     await store.close();
   }
@@ -111,7 +115,10 @@ describe("auditLog on a healthy log", () => {
   it("reports ok for a log that does not exist yet", async () => {
     const path = await buildLog();
     const store = createSqliteStore({ path });
-    const result = await auditLog(store, "empty", { verifiers: [verifierOf(await testSigner())], origin: `${ORIGIN_PREFIX}/empty` });
+    const result = await auditLog(store, "empty", {
+      verifiers: [await verifierOf(await testSigner(), `${ORIGIN_PREFIX}/empty`)],
+      origin: `${ORIGIN_PREFIX}/empty`,
+    });
     await store.close();
     assert.deepEqual(result, { log: "empty", ok: true, entries: 0, checkpoints: 0 });
   });
@@ -221,7 +228,7 @@ describe("auditLog through a store that serves tampered data", () => {
         return { ...cp, note: [...lines.slice(0, -2), flipped, ""].join("\n") };
       }),
     );
-    assertFails(result, /checkpoint 100: signature by test\.example does not verify/);
+    assertFails(result, /checkpoint 100: signature by test\.example\/alpha does not verify/);
   });
 
   it("refuses a checkpoint of another log, correctly signed", async () => {
@@ -231,7 +238,10 @@ describe("auditLog through a store that serves tampered data", () => {
       path,
       replaceCheckpoint(600, async (cp) => ({
         ...cp,
-        note: await signNote(formatCheckpoint({ origin: `${ORIGIN_PREFIX}/beta`, treeSize: cp.treeSize, rootHash: cp.rootHash }), [signer]),
+        // Signed with the very key (and key name) that signs this log, so only the origin check can catch it.
+        note: await signNote(formatCheckpoint({ origin: `${ORIGIN_PREFIX}/beta`, treeSize: cp.treeSize, rootHash: cp.rootHash }), [
+          await originSigner(signer, ORIGIN),
+        ]),
       })),
     );
     assertFails(result, /checkpoint 600: .*origin/);
@@ -239,7 +249,8 @@ describe("auditLog through a store that serves tampered data", () => {
 
   it("refuses a log audited against the wrong origin or key", async () => {
     const path = await buildLog();
-    assertFails(await audit(path, {}, { origin: `${ORIGIN_PREFIX}/beta` }), /origin/);
+    // Each log's checkpoints are signed under its own origin, so the other log's key does not match.
+    assertFails(await audit(path, {}, { origin: `${ORIGIN_PREFIX}/beta` }), /not signed by any trusted key/);
     assertFails(await audit(path, {}, { signer: await otherSigner() }), /not signed by any trusted key/);
   });
 
@@ -263,7 +274,9 @@ describe("auditLog through a store that serves tampered data", () => {
       replaceCheckpoint(257, async (cp) => ({
         ...cp,
         rootHash: wrongRoot,
-        note: await signNote(formatCheckpoint({ origin: ORIGIN, treeSize: 257, rootHash: wrongRoot }), [signer]),
+        note: await signNote(formatCheckpoint({ origin: ORIGIN, treeSize: 257, rootHash: wrongRoot }), [
+          await originSigner(signer, ORIGIN),
+        ]),
       })),
     );
     assertFails(result, /checkpoint 257: root does not match the entries/, 256);
@@ -279,7 +292,7 @@ describe("auditLog through a store that serves tampered data", () => {
       log: LOG,
       treeSize: 601,
       rootHash: root,
-      note: await signNote(formatCheckpoint({ origin: ORIGIN, treeSize: 601, rootHash: root }), [signer]),
+      note: await signNote(formatCheckpoint({ origin: ORIGIN, treeSize: 601, rootHash: root }), [await originSigner(signer, ORIGIN)]),
       createdAt: new Date().toISOString(),
     };
     const result = await audit(path, {

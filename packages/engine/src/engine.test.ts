@@ -82,7 +82,7 @@ async function expectReject<E extends Error>(promise: Promise<unknown>, type: ne
 }
 
 async function openCheckpointOf(t: TestEngine, log: string, note: string) {
-  return openCheckpoint(note, { verifiers: [verifierOf(t.signer)], origin: `${ORIGIN_PREFIX}/${log}` });
+  return openCheckpoint(note, { verifiers: [await verifierOf(t.signer, `${ORIGIN_PREFIX}/${log}`)], origin: `${ORIGIN_PREFIX}/${log}` });
 }
 
 describe("group commit", () => {
@@ -401,7 +401,10 @@ describe("all or nothing", () => {
     const cp = await t.engine.waitForCheckpoint("alpha", 261);
     assert.equal(cp.treeSize, 262);
     assert.deepEqual(cp.rootHash, await referenceRoot(t.store, "alpha", 262));
-    const audit = await auditLog(t.store, "alpha", { verifiers: [verifierOf(t.signer)], origin: t.engine.origin("alpha") });
+    const audit = await auditLog(t.store, "alpha", {
+      verifiers: [await verifierOf(t.signer, t.engine.origin("alpha"))],
+      origin: t.engine.origin("alpha"),
+    });
     assert.equal(audit.ok, true, audit.problem);
     await t.engine.close();
   });
@@ -435,7 +438,10 @@ describe("all or nothing", () => {
     await t.engine.close();
     await withRawStore(t.path, async (store) => {
       for (const log of ["alpha", "beta"]) {
-        const result = await auditLog(store, log, { verifiers: [verifierOf(t.signer)], origin: `${ORIGIN_PREFIX}/${log}` });
+        const result = await auditLog(store, log, {
+          verifiers: [await verifierOf(t.signer, `${ORIGIN_PREFIX}/${log}`)],
+          origin: `${ORIGIN_PREFIX}/${log}`,
+        });
         assert.equal(result.ok, true, result.problem);
       }
       assert.equal((await store.latestCheckpoint("alpha"))?.treeSize, 260);
@@ -505,7 +511,10 @@ describe("checkpoints", () => {
         assert.deepEqual(cp.rootHash, rootFromLeafHashes(leafHashes.slice(0, cp.treeSize)));
       }
       await assert.rejects(
-        openCheckpoint(checkpoints[0]?.note as string, { verifiers: [verifierOf(t.signer)], origin: `${ORIGIN_PREFIX}/beta` }),
+        openCheckpoint(checkpoints[0]?.note as string, {
+          verifiers: [await verifierOf(t.signer, `${ORIGIN_PREFIX}/alpha`)],
+          origin: `${ORIGIN_PREFIX}/beta`,
+        }),
         { code: "wrong_origin" },
       );
     });
@@ -706,7 +715,10 @@ describe("restart", () => {
     assert.equal(cp.treeSize, size);
     await t.engine.close();
     await withRawStore(path, async (store) => {
-      const result = await auditLog(store, "alpha", { verifiers: [verifierOf(t.signer)], origin: `${ORIGIN_PREFIX}/alpha` });
+      const result = await auditLog(store, "alpha", {
+        verifiers: [await verifierOf(t.signer, `${ORIGIN_PREFIX}/alpha`)],
+        origin: `${ORIGIN_PREFIX}/alpha`,
+      });
       assert.equal(result.ok, true, result.problem);
       assert.equal(result.entries, size);
       assert.ok(result.checkpoints >= 2, "checkpoints from before and after the crash");

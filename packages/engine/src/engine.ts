@@ -77,6 +77,21 @@ interface PendingUnit {
   reject(error: unknown): void;
 }
 
+/**
+ * The server key under a log's origin as key name (C2SP tlog-checkpoint: the key name SHOULD be
+ * the origin), or the key as given when it cannot be renamed (a KMS hook with a fixed name).
+ */
+export function originSigner(serverSigner: NoteSigner, origin: string): Promise<NoteSigner> {
+  return serverSigner.withName && serverSigner.name !== origin ? serverSigner.withName(origin) : Promise.resolve(serverSigner);
+}
+
+interface SealedEvent {
+  readonly index: number;
+  readonly event: AuditEvent;
+  readonly leaf: Uint8Array;
+  readonly clientId: boolean;
+}
+
 interface LogState {
   range: CompactRange;
   checkpoint?: CheckpointInfo;
@@ -106,6 +121,7 @@ export class LogEngine {
   readonly #maxEvents: number;
   readonly #now: () => number;
   readonly #logs = new Map<string, LogState>();
+  readonly #logSigners = new Map<string, Promise<NoteSigner>>();
   #queue: PendingUnit[] = [];
   #flushScheduled = false;
   #flushing: Promise<void> = Promise.resolve();
@@ -131,12 +147,31 @@ export class LogEngine {
     return this.#signer;
   }
 
+  get originPrefix(): string {
+    return this.#originPrefix;
+  }
+
   get store(): LogStore {
     return this.#store;
   }
 
   origin(log: string): string {
     return logOrigin(this.#originPrefix, log);
+  }
+
+  /** The signer of a log's checkpoints (see `originSigner`). */
+  signerFor(log: string): Promise<NoteSigner> {
+    let signer = this.#logSigners.get(log);
+    if (!signer) {
+      signer = originSigner(this.#signer, this.origin(log));
+      this.#logSigners.set(log, signer);
+    }
+    return signer;
+  }
+
+  /** The verifier key that checks a log's checkpoints. */
+  async verifierKey(log: string): Promise<string> {
+    return (await this.signerFor(log)).verifierKey;
   }
 
   async #loadLog(log: string): Promise<LogState> {
@@ -266,7 +301,8 @@ export class LogEngine {
           const planned = this.#planUnit(unit, known, fresh, range.size, receivedAt);
           for (const item of planned.sealed) {
             entries.push({ index: item.index, id: item.event.id, leaf: item.leaf });
-            fresh.set(item.event.id, { index: item.index, fingerprint: draftFingerprint(item.event) });
+            // Only a client-chosen id can be retried within this flush; generated ULIDs never repeat.
+            if (item.clientId) fresh.set(item.event.id, { index: item.index, fingerprint: draftFingerprint(item.event) });
             range.append(hashLeaf(item.leaf), (height, index, hash) => {
               if (height % TILE_HEIGHT === 0) hashes.push({ level: height / TILE_HEIGHT, index, hash });
             });
@@ -309,8 +345,8 @@ export class LogEngine {
     fresh: Map<string, { index: number; fingerprint: string }>,
     nextIndex: number,
     receivedAt: string,
-  ): { sealed: { index: number; event: AuditEvent; leaf: Uint8Array }[]; results: AppendedEvent[] } {
-    const sealed: { index: number; event: AuditEvent; leaf: Uint8Array }[] = [];
+  ): { sealed: SealedEvent[]; results: AppendedEvent[] } {
+    const sealed: SealedEvent[] = [];
     const results: AppendedEvent[] = [];
     const local = new Map<string, number>();
     let index = nextIndex;
@@ -324,7 +360,7 @@ export class LogEngine {
         }
       }
       const { event, leaf } = sealEvent(draft, { id: ulid(this.#now()), receivedAt }, pointer);
-      sealed.push({ index, event, leaf });
+      sealed.push({ index, event, leaf, clientId: draft.id !== undefined });
       local.set(event.id, index);
       results.push({ id: event.id, index, created: true });
       index++;
@@ -383,7 +419,7 @@ export class LogEngine {
       // interval (at most one checkpoint per interval), and a failed attempt retries an interval later.
       state.lastCheckpointAt = this.#now();
       const rootHash = state.range.root();
-      const note = await signNote(formatCheckpoint({ origin: this.origin(log), treeSize: size, rootHash }), [this.#signer]);
+      const note = await signNote(formatCheckpoint({ origin: this.origin(log), treeSize: size, rootHash }), [await this.signerFor(log)]);
       const stored: StoredCheckpoint = { log, treeSize: size, rootHash, note, createdAt: nowTimestamp(this.#now()) };
       await this.#store.appendCheckpoint(stored);
       state.checkpoint = { treeSize: size, rootHash, note, createdAt: stored.createdAt };

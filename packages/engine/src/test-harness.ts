@@ -15,7 +15,7 @@ import {
   rootFromLeafHashes,
 } from "@sealtrail/core";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
-import { type EngineOptions, LogEngine } from "./engine.js";
+import { type EngineOptions, LogEngine, originSigner } from "./engine.js";
 import type { ApiKeyRecord, LogAppend, LogStore, StoredCheckpoint, StoredEntry } from "./store.js";
 
 export const ORIGIN_PREFIX = "test.example";
@@ -43,8 +43,9 @@ export async function otherSigner(name = "test.example"): Promise<NoteSigner> {
   return parseSignerKey(await generateSignerKey(name));
 }
 
-export function verifierOf(signer: NoteSigner): NoteVerifier {
-  return parseVerifierKey(signer.verifierKey);
+/** The verifier of a log's checkpoints: the server key under the log's origin (engine `originSigner`). */
+export async function verifierOf(signer: NoteSigner, origin: string): Promise<NoteVerifier> {
+  return parseVerifierKey((await originSigner(signer, origin)).verifierKey);
 }
 
 export type StoreMethod = Exclude<keyof LogStore, "description">;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { StoreError } from "@sealtrail/core";
 import { problemFor } from "./problem.js";
-import { ENV_ADMIN_KEY, event, events, expectProblem, type Harness, json, logName, startHarness } from "./test-harness.js";
+import { ENV_ADMIN_KEY, event, events, expectProblem, type Harness, json, logName, ORIGIN_PREFIX, startHarness } from "./test-harness.js";
 
 describe("routing", () => {
   let h: Harness;
@@ -20,7 +20,8 @@ describe("routing", () => {
   it("describes the server at /v1/server without a key", async () => {
     const info = await json<Record<string, unknown>>(await h.request("/v1/server", { key: null }));
     assert.deepEqual(info, {
-      verifierKeys: [h.engine.signer.verifierKey],
+      originPrefix: ORIGIN_PREFIX,
+      publicKey: h.engine.signer.verifierKey.split("+").slice(2).join("+"),
       publicTree: false,
       maxBatchEvents: 1000,
       maxBodyBytes: 16 * 1024 * 1024,

@@ -106,7 +106,14 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
 
   app.get("/v1/server", (c) =>
-    c.json({ verifierKeys: [engine.signer.verifierKey], publicTree, maxBatchEvents: maxBatch, maxBodyBytes: maxBody }),
+    c.json({
+      originPrefix: engine.originPrefix,
+      // Each log's verifier key is `<originPrefix>/<log>+<keyID>+<publicKey>`; see GET /v1/logs/{log}.
+      publicKey: engine.signer.verifierKey.split("+").slice(2).join("+"),
+      publicTree,
+      maxBatchEvents: maxBatch,
+      maxBodyBytes: maxBody,
+    }),
   );
 
   app.get("/v1/logs", async (c) => {
@@ -122,7 +129,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     return c.json({
       name: log,
       origin: engine.origin(log),
-      verifierKey: engine.signer.verifierKey,
+      verifierKey: await engine.verifierKey(log),
       treeSize: checkpoint?.treeSize ?? 0,
       rootHash: toBase64(checkpoint?.rootHash ?? emptyRoot()),
       checkpoint: checkpoint?.note ?? null,

@@ -4,6 +4,8 @@ import { after, before, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
 import {
   type Checkpoint,
+  computeKeyId,
+  fromBase64,
   fromBase64,
   openCheckpoint,
   parseVerifierKey,
@@ -84,7 +86,7 @@ describe("GET /logs/{log}/checkpoint", () => {
     const lines = text.split("\n");
     assert.equal(lines.length, 6, JSON.stringify(text));
     assert.deepEqual(lines.slice(0, 4), [`${ORIGIN_PREFIX}/${log}`, String(SIZE), toBase64(mth(hashes)), ""]);
-    assert.match(lines[4] as string, new RegExp(`^\u2014 ${ORIGIN_PREFIX.replaceAll(".", "\\.")} [A-Za-z0-9+/]{91}=$`));
+    assert.match(lines[4] as string, new RegExp(`^\u2014 ${`${ORIGIN_PREFIX}/${log}`.replaceAll(".", "\\.")} [A-Za-z0-9+/]{91}=$`));
     assert.equal(lines[5], "");
   });
 
@@ -95,17 +97,21 @@ describe("GET /logs/{log}/checkpoint", () => {
     assert.deepEqual(checkpoint.rootHash, mth(hashes));
   });
 
-  it("verifies with the keys listed by /v1/server", async () => {
-    const server = await json<{ verifierKeys: string[] }>(await h.request("/v1/server", { key: null }));
+  it("is signed under the log's origin as key name, with the public key /v1/server lists", async () => {
+    const server = await json<{ originPrefix: string; publicKey: string }>(await h.request("/v1/server", { key: null }));
     const note = await (await h.request(`/logs/${log}/checkpoint`)).text();
-    await openCheckpoint(note, { verifiers: server.verifierKeys.map(parseVerifierKey), origin: `${ORIGIN_PREFIX}/${log}` });
+    const origin = `${server.originPrefix}/${log}`;
+    const verifierKey = `${origin}+${computeKeyId(origin, fromBase64(server.publicKey).slice(1)).toString(16).padStart(8, "0")}+${server.publicKey}`;
+    await openCheckpoint(note, { verifiers: [parseVerifierKey(verifierKey)], origin });
+    assert.match(note, new RegExp(`\n\n\u2014 ${origin.replaceAll(".", "\\.")} `), "the signature line names the origin");
   });
 
   it("does not pass for another log's checkpoint", async () => {
     const other = logName("other");
     await h.seed(other, events(1));
     const note = await (await h.request(`/logs/${other}/checkpoint`)).text();
-    await assert.rejects(open(note), (error: unknown) => error instanceof VerificationError && error.code === "wrong_origin");
+    // Signed under the other log's origin, so this log's verifier key does not even match.
+    await assert.rejects(open(note), (error: unknown) => error instanceof VerificationError && error.code === "unknown_signer");
   });
 
   it("publishes a verifier key <name>+<keyID>+<base64(0x01 ‖ key)> with keyID = SHA-256(name ‖ \\n ‖ 0x01 ‖ key)[0:4]", async () => {
@@ -113,7 +119,7 @@ describe("GET /logs/{log}/checkpoint", () => {
     const match = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]{44})$/.exec(info.verifierKey);
     assert.ok(match, info.verifierKey);
     const [, name, keyId, keyText] = match as unknown as [string, string, string, string];
-    assert.equal(name, ORIGIN_PREFIX);
+    assert.equal(name, `${ORIGIN_PREFIX}/${log}`, "C2SP tlog-checkpoint: the key name is the origin");
     const key = fromBase64(keyText);
     assert.equal(key.length, 33);
     assert.equal(key[0], 0x01);
@@ -135,7 +141,8 @@ describe("GET /v1/logs/{log}", () => {
     const note = await (await h.request(`/logs/${log}/checkpoint`)).text();
     assert.equal(info.name, log);
     assert.equal(info.origin, `${ORIGIN_PREFIX}/${log}`);
-    assert.equal(info.verifierKey, h.engine.signer.verifierKey);
+    assert.equal(info.verifierKey, await h.engine.verifierKey(log));
+    assert.equal(parseVerifierKey(info.verifierKey as string).name, `${ORIGIN_PREFIX}/${log}`, "the key name is the origin");
     assert.equal(info.treeSize, SIZE);
     assert.match(info.rootHash as string, /^[A-Za-z0-9+/]{43}=$/);
     assert.equal(info.rootHash, toBase64(mth(hashes)));
