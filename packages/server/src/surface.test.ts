@@ -6,7 +6,6 @@ import {
   type Checkpoint,
   computeKeyId,
   fromBase64,
-  fromBase64,
   openCheckpoint,
   parseVerifierKey,
   toBase64,
