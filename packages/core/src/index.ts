@@ -7,6 +7,7 @@ export * from "./event.js";
 export * from "./log-name.js";
 export * from "./merkle.js";
 export * from "./note.js";
+export * from "./query.js";
 export * from "./tiles.js";
 export * from "./timestamp.js";
 export * from "./ulid.js";

@@ -13,6 +13,7 @@ import {
   type Hash,
   hashLeaf,
   InputError,
+  indexFieldsOf,
   logOrigin,
   type NodeReader,
   type NoteSigner,
@@ -32,7 +33,7 @@ import {
   ulid,
   validateEvent,
 } from "@sealtrail/core";
-import type { LogAppend, LogStore, StoredCheckpoint, StoredEntry, StoredHash } from "./store.js";
+import type { AppendedEntry, LogAppend, LogStore, StoredCheckpoint, StoredEntry, StoredHash } from "./store.js";
 
 export interface EngineOptions {
   readonly store: LogStore;
@@ -293,14 +294,14 @@ export class LogEngine {
       }
       const range = state.range.clone();
       const startIndex = range.size;
-      const entries: StoredEntry[] = [];
+      const entries: AppendedEntry[] = [];
       const hashes: StoredHash[] = [];
       const fresh = new Map<string, { index: number; fingerprint: string }>();
       for (const unit of logUnits) {
         try {
           const planned = this.#planUnit(unit, known, fresh, range.size, receivedAt);
           for (const item of planned.sealed) {
-            entries.push({ index: item.index, id: item.event.id, leaf: item.leaf });
+            entries.push({ index: item.index, id: item.event.id, leaf: item.leaf, fields: indexFieldsOf(item.event) });
             // Only a client-chosen id can be retried within this flush; generated ULIDs never repeat.
             if (item.clientId) fresh.set(item.event.id, { index: item.index, fingerprint: draftFingerprint(item.event) });
             range.append(hashLeaf(item.leaf), (height, index, hash) => {

@@ -3,11 +3,18 @@
  * and the engine; a store has no update or delete method for log data, and the database itself
  * refuses UPDATE / DELETE on log tables. `@sealtrail/store-testkit` holds the contract suite.
  */
+import type { EventIndexFields, GroupBy, QueryFilter } from "@sealtrail/core";
+
 export interface StoredEntry {
   readonly index: number;
   readonly id: string;
   /** Leaf bytes exactly as hashed: never re-serialized. */
   readonly leaf: Uint8Array;
+}
+
+/** An entry as the engine appends it: with the fields a query index needs, taken from the event. */
+export interface AppendedEntry extends StoredEntry {
+  readonly fields?: EventIndexFields;
 }
 
 /** A stored tree hash: tile level 0 = leaf hashes, level L = perfect subtrees of height 8·L. */
@@ -21,8 +28,8 @@ export interface LogAppend {
   readonly log: string;
   /** Must equal the log's size in the store, or the whole transaction fails (a second writer). */
   readonly startIndex: number;
-  /** Contiguous from `startIndex`. */
-  readonly entries: readonly StoredEntry[];
+  /** Contiguous from `startIndex`. A store with a query index writes it in the same transaction. */
+  readonly entries: readonly AppendedEntry[];
   /** Every tile-level hash these entries complete, level 0 included. */
   readonly hashes: readonly StoredHash[];
 }
@@ -56,7 +63,38 @@ export interface ApiKeyRecord {
   readonly revokedAt?: string;
 }
 
-export interface LogStore {
+/** One page of a query: events in `order`, continuing after `after` (exclusive) when given. */
+export interface EventQuery {
+  /** Logs to search; undefined searches every log (admin cross-log search). */
+  readonly logs?: readonly string[];
+  readonly filter: QueryFilter;
+  readonly order: "desc" | "asc";
+  readonly limit: number;
+  /** The `seq` of the last event of the previous page. */
+  readonly after?: number;
+}
+
+/** A query result: the entry, its log, and its position in the store's global commit order. */
+export interface QueriedEntry extends StoredEntry {
+  readonly log: string;
+  /** Increases with every stored event across all logs (commit order); the cursor of a page. */
+  readonly seq: number;
+}
+
+export interface GroupCount {
+  readonly key: string;
+  readonly count: number;
+}
+
+/** Stores that keep a query index implement these (DESIGN §6); the engine refuses queries otherwise. */
+export interface QueryableStore {
+  queryEvents(query: EventQuery): Promise<QueriedEntry[]>;
+  countEvents(query: Pick<EventQuery, "logs" | "filter">): Promise<number>;
+  /** Counts per group, largest first (time buckets: chronological), at most `limit` groups. */
+  groupEvents(query: Pick<EventQuery, "logs" | "filter"> & { groupBy: GroupBy; limit: number }): Promise<GroupCount[]>;
+}
+
+export interface LogStore extends Partial<QueryableStore> {
   /** Human-readable description for logs and errors (never includes credentials). */
   readonly description: string;
   listLogs(): Promise<LogSummary[]>;
