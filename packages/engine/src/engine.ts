@@ -86,6 +86,11 @@ export function originSigner(serverSigner: NoteSigner, origin: string): Promise<
   return serverSigner.withName && serverSigner.name !== origin ? serverSigner.withName(origin) : Promise.resolve(serverSigner);
 }
 
+/** Receives events as they are committed to a log (see `LogEngine.subscribe`). */
+export type CommitListener = (events: readonly { readonly index: number; readonly event: AuditEvent }[]) => void;
+
+const decoder = new TextDecoder();
+
 interface SealedEvent {
   readonly index: number;
   readonly event: AuditEvent;
@@ -123,6 +128,7 @@ export class LogEngine {
   readonly #now: () => number;
   readonly #logs = new Map<string, LogState>();
   readonly #logSigners = new Map<string, Promise<NoteSigner>>();
+  readonly #listeners = new Map<string, Set<CommitListener>>();
   #queue: PendingUnit[] = [];
   #flushScheduled = false;
   #flushing: Promise<void> = Promise.resolve();
@@ -337,6 +343,36 @@ export class LogEngine {
       if (outcome.results) outcome.unit.resolve(outcome.results);
       else outcome.unit.reject(outcome.error);
     }
+    for (const batch of batches) this.#notify(batch.log, batch.entries);
+  }
+
+  #notify(log: string, entries: readonly AppendedEntry[]): void {
+    const listeners = this.#listeners.get(log);
+    if (!listeners || listeners.size === 0) return;
+    const committed = entries.map((entry) => ({ index: entry.index, event: JSON.parse(decoder.decode(entry.leaf)) as AuditEvent }));
+    for (const listener of listeners) {
+      try {
+        listener(committed);
+      } catch {
+        // A subscriber's failure (a closed stream) must never affect the writers.
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` with every batch of events committed to `log` from now on, in index order,
+   * after the commit is durable (what the live tail streams). Returns the unsubscribe function.
+   */
+  subscribe(log: string, listener: CommitListener): () => void {
+    let set = this.#listeners.get(log);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(log, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
   }
 
   /** Assigns indexes to one all-or-nothing unit; throws without side effects if any event fails. */

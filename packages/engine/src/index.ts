@@ -1,3 +1,4 @@
 export * from "./audit.js";
 export * from "./engine.js";
+export * from "./queries.js";
 export * from "./store.js";
