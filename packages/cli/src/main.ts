@@ -4,6 +4,8 @@ import { auditLog, originSigner } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand, runMain } from "citty";
 import { dataDir, loadSigner } from "./data-dir.js";
+import { keysSubCommandRan, keysSubCommands } from "./keys-command.js";
+import { queryCommand } from "./query-command.js";
 import { AuditHttpError, auditRemoteLog } from "./remote-audit.js";
 import { serve } from "./serve.js";
 
@@ -177,7 +179,10 @@ const keysCommand = defineCommand({
     log: { type: "string", description: "Only this log (required with --url)" },
     key: { type: "string", description: "API key for --url (default: $SEALTRAIL_KEY)" },
   },
+  subCommands: keysSubCommands,
   async run({ args }) {
+    // citty runs this after a subcommand (keys create|list|revoke) too; that one has answered.
+    if (keysSubCommandRan()) return;
     try {
       if (args.url) {
         if (!args.log) return fail("--log is required with --url", EXIT.usage);
@@ -210,7 +215,7 @@ const keysCommand = defineCommand({
 
 export const cli = defineCommand({
   meta: { name: "sealtrail", version: "0.1.0", description: "Immutable, verifiable audit log" },
-  subCommands: { serve: serveCommand, verify: verifyCommand, keys: keysCommand },
+  subCommands: { serve: serveCommand, verify: verifyCommand, keys: keysCommand, query: queryCommand },
 });
 
 export function main(): void {

@@ -1,5 +1,6 @@
+import { join } from "node:path";
 import { LogEngine } from "@sealtrail/engine";
-import { Authenticator, createApp, ensureAdminKey, listen } from "@sealtrail/server";
+import { Authenticator, createApp, ensureAdminKey, listen, loadViewerTokenSecret } from "@sealtrail/server";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { acquireLock, dataDir, ensureDataDir, loadSigner } from "./data-dir.js";
 import { demoEvents } from "./demo.js";
@@ -27,6 +28,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   ensureDataDir(dir);
   const releaseLock = acquireLock(dir);
   const signer = await loadSigner(dir, { keyName: options.originPrefix, create: true, env: options.env.SEALTRAIL_SIGNING_KEY });
+  const viewerTokenSecret = loadViewerTokenSecret(join(dir.path, "viewer-token-secret"), { create: true });
   const store = createSqliteStore({ path: dir.databasePath });
   // The origin prefix is the signing key's name: fixed when the key is made, so origins never drift.
   const engine = await LogEngine.open({ store, signer, originPrefix: signer.name });
@@ -48,7 +50,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   }
   const app = createApp({
     engine,
-    auth: new Authenticator(store, envAdminKey),
+    auth: new Authenticator(store, envAdminKey, { viewerTokenSecret }),
     publicTree: options.publicTree,
     ...(options.accessLog ? { onRequest: (r) => options.print(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(1)}ms`) } : {}),
   });

@@ -37,6 +37,8 @@ export class NotFoundError extends SealtrailError {}
 
 /** Extends a JSON pointer with one reference token (RFC 6901 §4 escaping). */
 export function pointerChild(pointer: string, token: string | number): string {
-  const escaped = String(token).replaceAll("~", "~0").replaceAll("/", "~1");
-  return `${pointer}/${escaped}`;
+  const text = String(token);
+  // Validation builds a pointer for every field it visits; most tokens need no escaping.
+  if (!text.includes("~") && !text.includes("/")) return `${pointer}/${text}`;
+  return `${pointer}/${text.replaceAll("~", "~0").replaceAll("/", "~1")}`;
 }

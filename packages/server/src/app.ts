@@ -2,9 +2,12 @@ import { NotFoundError } from "@sealtrail/core";
 import type { LogEngine } from "@sealtrail/engine";
 import { Hono } from "hono";
 import type { Authenticator } from "./keys.js";
+import { OPENAPI } from "./openapi.js";
 import { problemResponse } from "./problem.js";
 import { createRouteContext, type Env } from "./route-context.js";
 import { ingestRoutes } from "./routes/ingest.js";
+import { keysRoutes } from "./routes/keys.js";
+import { queryRoutes } from "./routes/query.js";
 import { treeRoutes } from "./routes/tree.js";
 
 export interface AppOptions {
@@ -45,8 +48,11 @@ export function createApp(options: AppOptions): Hono<Env> {
 
   const ctx = createRouteContext({ engine, auth, publicTree, maxBody, maxBatch });
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/openapi.json", (c) => c.json(OPENAPI));
   treeRoutes(app, ctx);
   ingestRoutes(app, ctx);
+  keysRoutes(app, ctx);
+  queryRoutes(app, ctx);
 
   app.notFound(() => problemResponse(new NotFoundError("route_not_found", "no such route; see the API reference in the README")));
   app.onError((error) => problemResponse(error));

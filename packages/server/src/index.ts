@@ -2,3 +2,5 @@ export { type AppOptions, createApp } from "./app.js";
 export { Authenticator, authorize, createApiKey, ensureAdminKey, generateApiKey, type Operation, type Principal } from "./keys.js";
 export { type ProblemBody, problemFor, problemResponse } from "./problem.js";
 export { listen, type RunningServer } from "./serve.js";
+export { SYSTEM_LOG, type SystemAction, SystemLog, type SystemLogOptions } from "./system-log.js";
+export { loadViewerTokenSecret } from "./viewer-token.js";

@@ -5,12 +5,15 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   invalid_json: 400,
   invalid_parameter: 400,
   invalid_proof_request: 400,
+  invalid_query: 400,
+  invalid_cursor: 400,
   invalid_encoding: 400,
   missing_credentials: 401,
   invalid_credentials: 401,
   forbidden: 403,
   route_not_found: 404,
   log_not_found: 404,
+  event_not_found: 404,
   beyond_tree: 404,
   no_checkpoint: 404,
   id_conflict: 409,
@@ -18,6 +21,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   event_too_large: 413,
   batch_too_large: 413,
   unsupported_media_type: 415,
+  queries_unsupported: 501,
+  audit_unavailable: 503,
   concurrent_writer: 503,
   engine_closed: 503,
 };
@@ -44,6 +49,7 @@ const TITLES: Readonly<Record<number, string>> = {
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
   500: "Internal Server Error",
+  501: "Not Implemented",
   503: "Service Unavailable",
 };
 

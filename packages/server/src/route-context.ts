@@ -2,6 +2,7 @@ import { InputError, LOG_NAME_PATTERN, NotFoundError } from "@sealtrail/core";
 import type { LogEngine } from "@sealtrail/engine";
 import type { Context, Hono } from "hono";
 import { type Authenticator, authorize, type Operation, type Principal } from "./keys.js";
+import { SystemLog } from "./system-log.js";
 
 export type Env = { Variables: { principal?: Principal } };
 export type App = Hono<Env>;
@@ -13,10 +14,13 @@ export interface RouteContext {
   readonly publicTree: boolean;
   readonly maxBody: number;
   readonly maxBatch: number;
+  readonly systemLog: SystemLog;
   /** Authenticates (unless the operation is public) and checks scope and log; returns who asked. */
   allow(c: Context<Env>, operation: Operation, log?: string): Promise<Principal | undefined>;
   /** Log names in GET paths: a name that cannot exist, or a log that does not, is not found. */
   existingLog(log: string): Promise<string>;
+  /** Records a read made with a viewer token in the system log (set when viewer tokens are on). */
+  onViewerRead?(c: Context<Env>, details: { route: string; log: string }): Promise<void>;
 }
 
 export function createRouteContext(options: {
@@ -27,11 +31,14 @@ export function createRouteContext(options: {
   maxBatch: number;
 }): RouteContext {
   const { engine, auth, publicTree } = options;
+  const systemLog = new SystemLog({ engine });
   return {
     ...options,
+    systemLog,
+    onViewerRead: (c, details) => systemLog.recordViewerRead(c, details),
     async allow(c, operation, log) {
       if (operation === "read-tree" && publicTree) return undefined;
-      const principal = await auth.authenticate(c.req.header("authorization"));
+      const principal = await auth.authenticateRequest(c.req.raw);
       authorize(principal, operation, log);
       c.set("principal", principal);
       return principal;

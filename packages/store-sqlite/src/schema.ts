@@ -1,3 +1,6 @@
+import type Database from "better-sqlite3";
+import { backfillIndex } from "./query-index.js";
+
 /** Append-only tables: the database itself refuses to change or remove what they hold. */
 const LOG_TABLES = ["logs", "entries", "tree_hashes", "checkpoints"] as const;
 
@@ -16,8 +19,77 @@ WHEN EXISTS (SELECT 1 FROM ${table} WHERE ${sameKey})
 BEGIN SELECT RAISE(ABORT, 'sealtrail: ${table} is append-only and already holds this key'); END;`;
 }
 
+/** A migration: SQL, or a step that needs code (a backfill), run in the migration's transaction. */
+export type Migration = string | ((db: Database.Database) => void);
+
+/**
+ * The query index (DESIGN §6), derived from the leaves and rebuildable from them, so it is NOT
+ * append-only: retention prunes it. One row per event in `events`, clustered by (log_id, seq) so a
+ * log's events are contiguous in commit order; every secondary index on a WITHOUT ROWID table ends
+ * with the primary key, so (log_id, col) is really (log_id, col, seq): `WHERE log_id = ? AND col = ?
+ * ORDER BY seq DESC LIMIT n` reads n index entries. Those indexes also carry `occurred_ms` after seq:
+ * a time range combined with them is checked inside the index, without visiting the event row.
+ * Side tables hold the one-to-many parts (targets, metadata keys) under the same (log_id, …, seq)
+ * scheme; free text is a contentless FTS5 table keyed by seq, with the log as a token column so a
+ * search stays inside one tenant's postings. See query-plan.ts for the shapes each index serves.
+ */
+const QUERY_INDEX = `
+CREATE TABLE query_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  next_seq INTEGER NOT NULL
+);
+INSERT INTO query_state (id, next_seq) VALUES (1, 1);
+CREATE TABLE events (
+  log_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  occurred_ms INTEGER NOT NULL,
+  received_ms INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  actor_type TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  ip TEXT,
+  request_id TEXT,
+  session_id TEXT,
+  targets INTEGER NOT NULL,
+  PRIMARY KEY (log_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX events_occurred ON events (log_id, occurred_ms);
+CREATE INDEX events_received ON events (log_id, received_ms);
+CREATE INDEX events_actor ON events (log_id, actor_id, seq, occurred_ms);
+CREATE INDEX events_actor_type ON events (log_id, actor_type, seq, occurred_ms);
+CREATE INDEX events_action ON events (log_id, action, seq, occurred_ms);
+CREATE INDEX events_resource ON events (log_id, resource, seq, occurred_ms);
+CREATE INDEX events_outcome ON events (log_id, outcome, seq, occurred_ms);
+CREATE INDEX events_ip ON events (log_id, ip, seq, occurred_ms) WHERE ip IS NOT NULL;
+CREATE INDEX events_request ON events (log_id, request_id, seq, occurred_ms) WHERE request_id IS NOT NULL;
+CREATE INDEX events_session ON events (log_id, session_id, seq, occurred_ms) WHERE session_id IS NOT NULL;
+CREATE TABLE event_targets (
+  log_id INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  occurred_ms INTEGER NOT NULL,
+  PRIMARY KEY (log_id, id, type, seq)
+) WITHOUT ROWID;
+CREATE INDEX event_targets_type ON event_targets (log_id, type, seq, occurred_ms);
+CREATE TABLE event_metadata (
+  log_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  value TEXT,
+  occurred_ms INTEGER NOT NULL,
+  PRIMARY KEY (log_id, key, seq)
+) WITHOUT ROWID;
+-- Partial: a key-only search then cannot pick it (it would sort), and objects/arrays have no value.
+CREATE INDEX event_metadata_value ON event_metadata (log_id, key, value, seq, occurred_ms) WHERE value IS NOT NULL;
+CREATE VIRTUAL TABLE events_fts USING fts5(log, text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
+`;
+
 /** Versioned migrations, applied in order on open; never edit a released one, add a new one. */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
 CREATE TABLE logs (
   id INTEGER PRIMARY KEY,
@@ -67,4 +139,8 @@ ${noReplaceTrigger("entries", "rowid = NEW.rowid OR (log_id = NEW.log_id AND eve
 ${noReplaceTrigger("tree_hashes", "log_id = NEW.log_id AND level = NEW.level AND idx = NEW.idx")}
 ${noReplaceTrigger("checkpoints", "log_id = NEW.log_id AND tree_size = NEW.tree_size")}
 `,
+  (db) => {
+    db.exec(QUERY_INDEX);
+    backfillIndex(db);
+  },
 ];

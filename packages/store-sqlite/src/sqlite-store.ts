@@ -1,8 +1,20 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { assertLogName, StoreError } from "@sealtrail/core";
-import type { ApiKeyRecord, KeyScope, LogAppend, LogStore, LogSummary, StoredCheckpoint, StoredEntry } from "@sealtrail/engine";
+import { assertLogName, SealtrailError, StoreError } from "@sealtrail/core";
+import type {
+  ApiKeyRecord,
+  EventQuery,
+  KeyScope,
+  LogAppend,
+  LogStore,
+  LogSummary,
+  QueryableStore,
+  StoredCheckpoint,
+  StoredEntry,
+} from "@sealtrail/engine";
 import Database from "better-sqlite3";
+import { createQueryExecutor, type QueryExecutor } from "./query-executor.js";
+import { createIndexWriter, fieldsOfLeaf } from "./query-index.js";
 import { MIGRATIONS } from "./schema.js";
 
 export interface SqliteStoreOptions {
@@ -56,7 +68,10 @@ function toBytes(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-export function createSqliteStore(options: SqliteStoreOptions): LogStore {
+/** A SQLite store: every LogStore method, queries included (DESIGN §6). */
+export type SqliteStore = LogStore & QueryableStore;
+
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const config = Object.freeze({ durability: "full" as const, ...options });
   const db = config.readonly ? openReadonly(config.path) : openForWriting(config.path, config.durability);
 
@@ -133,8 +148,13 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
     createdAt: row.created_at,
   });
 
+  const indexWriter = config.readonly ? undefined : createIndexWriter(db);
+  const queries: QueryExecutor = createQueryExecutor(db);
+
   // IMMEDIATE takes the write lock up front, so the size check below cannot race another writer.
+  // The query index rows are written in the same transaction: an entry is never committed unindexed.
   const appendTx = db.transaction((batches: readonly LogAppend[]) => {
+    indexWriter?.begin();
     for (const batch of batches) {
       assertLogName(batch.log);
       let id = logId(batch.log);
@@ -149,9 +169,13 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
       batch.entries.forEach((entry, i) => {
         if (entry.index !== batch.startIndex + i) throw new StoreError("non_contiguous", `log ${batch.log}: entries are not contiguous`);
         stmt.insertEntry.run(rowBase(id) + BigInt(entry.index), id, entry.id, entry.leaf);
+        // The engine hands the fields over; other writers get them derived from the leaf, as the backfill does.
+        const fields = entry.fields ?? fieldsOfLeaf(entry.leaf);
+        if (fields) indexWriter?.add(id, entry.index, fields);
       });
       for (const hash of batch.hashes) stmt.insertHash.run(id, hash.level, hash.index, hash.hash);
     }
+    indexWriter?.end();
   });
 
   const guard = <T>(what: string, fn: () => T): Promise<T> => {
@@ -160,6 +184,18 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
     } catch (cause) {
       if (cause instanceof StoreError) return Promise.reject(cause);
       return Promise.reject(new StoreError("store_failed", `sqlite: ${what} failed: ${(cause as Error).message}`, { cause }));
+    }
+  };
+
+  // Queries also let the caller's own errors through (an impossible time bound is an InputError).
+  const guardQuery = <T>(what: string, fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (cause) {
+      if (cause instanceof SealtrailError) return Promise.reject(cause);
+      return guard(what, () => {
+        throw cause;
+      });
     }
   };
 
@@ -247,6 +283,9 @@ export function createSqliteStore(options: SqliteStoreOptions): LogStore {
       }),
     listApiKeys: () => guard("listApiKeys", () => stmt.listKeys.all().map(toKey)),
     revokeApiKey: (id: string, at: string) => guard("revokeApiKey", () => stmt.revokeKey.run(at, id).changes > 0),
+    queryEvents: (query: EventQuery) => guardQuery("queryEvents", () => queries.queryEvents(query)),
+    countEvents: (query: Pick<EventQuery, "logs" | "filter">) => guardQuery("countEvents", () => queries.countEvents(query)),
+    groupEvents: (query: Parameters<QueryableStore["groupEvents"]>[0]) => guardQuery("groupEvents", () => queries.groupEvents(query)),
     close: async () => {
       if (closed) return;
       closed = true;
@@ -263,6 +302,12 @@ function openForWriting(path: string, durability: "full" | "normal"): Database.D
   db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
+  // The query index makes a commit dirty pages all over its B-trees. Checkpointing at SQLite's
+  // default (1000 pages, so after nearly every commit) copied each of them to the database file
+  // again, and made ingest I/O-bound; 16,000 pages (64 MiB of WAL) lets a page dirtied by many
+  // commits be copied once. The WAL is truncated back to that size after a checkpoint.
+  db.pragma("wal_autocheckpoint = 16000");
+  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   migrate(db);
   return db;
 }
@@ -295,7 +340,8 @@ function migrate(db: Database.Database): void {
     db.transaction(() => {
       // Checked again under the write lock: another process may have migrated since the read above.
       if (isApplied.get(version)) return;
-      db.exec(sql);
+      if (typeof sql === "string") db.exec(sql);
+      else sql(db);
       db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, new Date().toISOString());
     }).immediate();
   }

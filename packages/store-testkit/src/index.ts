@@ -1,3 +1,4 @@
+export { HOSTILE } from "./cases/query.js";
 export {
   ALL,
   apiKeyOf,
@@ -12,4 +13,22 @@ export {
   snapshot,
 } from "./fixtures.js";
 export { LOG_TABLES, type LogStoreSuiteOptions, type LogTable, type StoreUnderTest, type Tamper, withStore } from "./harness.js";
+export {
+  ACTOR_TYPES,
+  eventBatches,
+  type GeneratedEvent,
+  NAMES,
+  pick,
+  pickSkewed,
+  RESOURCES,
+  type Rng,
+  random,
+  randomDraft,
+  randomFilter,
+  referenceGroups,
+  referenceMatch,
+  TARGET_TYPES,
+  VERBS,
+  WORDS,
+} from "./query-fixtures.js";
 export { testLogStore } from "./suite.js";

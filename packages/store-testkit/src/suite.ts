@@ -7,6 +7,7 @@ import { concurrencyCases } from "./cases/concurrency.js";
 import { durabilityCases } from "./cases/durability.js";
 import { entryCases } from "./cases/entries.js";
 import { logCases } from "./cases/logs.js";
+import { queryCases } from "./cases/query.js";
 import { contractTest } from "./contract-test.js";
 import type { LogStoreSuiteOptions } from "./harness.js";
 
@@ -25,5 +26,7 @@ export function testLogStore(options: LogStoreSuiteOptions): void {
     durabilityCases(test);
     concurrencyCases(test);
     appendOnlyCases(test);
+    // Skipped, test by test, for a store without queryEvents / countEvents / groupEvents.
+    queryCases(test);
   });
 }

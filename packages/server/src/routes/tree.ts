@@ -16,6 +16,7 @@ export function treeRoutes(app: App, ctx: RouteContext): void {
     await existingLog(log);
     const checkpoint = await engine.checkpoint(log);
     if (!checkpoint) throw new NotFoundError("no_checkpoint", `log ${log} has no signed checkpoint yet; retry in a second`);
+    await ctx.onViewerRead?.(c, { route: "checkpoint", log });
     return c.body(checkpoint.note, 200, { "content-type": "text/plain; charset=utf-8", "cache-control": `${cacheScope}, no-cache` });
   });
 
@@ -29,13 +30,14 @@ export function treeRoutes(app: App, ctx: RouteContext): void {
     } catch {
       throw new NotFoundError("route_not_found", "not a tile path (C2SP tlog-tiles)");
     }
-    await allow(c, tile.level === "entries" ? "read-entries" : "read-tree", log);
+    await allow(c, tile.level === "entries" ? "read-bundles" : "read-tree", log);
     await existingLog(log);
     const bytes =
       tile.level === "entries"
         ? await engine.readEntryBundle(log, tile.index, tile.width)
         : await engine.readTile(log, tile.level, tile.index, tile.width);
     if (!bytes) throw new NotFoundError("beyond_tree", "that tile is beyond the latest checkpoint");
+    await ctx.onViewerRead?.(c, { route: tile.level === "entries" ? "entry-bundle" : "tile", log });
     const scope = tile.level === "entries" ? "private" : cacheScope;
     // Whatever a tile URL answers never changes: a full tile is final and a partial tile of width
     // W is a fixed prefix of it, so both are immutable (C2SP tlog-tiles asks for long caching).
@@ -72,6 +74,7 @@ export function treeRoutes(app: App, ctx: RouteContext): void {
     await allow(c, "read-tree", log);
     await existingLog(log);
     const checkpoint = await engine.checkpoint(log);
+    await ctx.onViewerRead?.(c, { route: "log", log });
     return c.json({
       name: log,
       origin: engine.origin(log),
@@ -97,6 +100,7 @@ export function treeRoutes(app: App, ctx: RouteContext): void {
       });
     }
     const proof = await engine.proveInclusion(log, index, treeSize);
+    await ctx.onViewerRead?.(c, { route: "inclusion-proof", log });
     return c.json({
       index: proof.index,
       treeSize: proof.treeSize,
@@ -123,6 +127,7 @@ export function treeRoutes(app: App, ctx: RouteContext): void {
       });
     }
     const hashes = await engine.proveConsistency(log, from, to);
+    await ctx.onViewerRead?.(c, { route: "consistency-proof", log });
     return c.json({ from, to, hashes: hashes.map(toBase64) });
   });
 }

@@ -1,0 +1,271 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type EventDraft, GROUP_BY, matchesFilter, type QueryFilter, toHex } from "@sealtrail/core";
+import type { EventQuery, QueriedEntry } from "@sealtrail/engine";
+import {
+  eventBatches,
+  type GeneratedEvent,
+  HOSTILE,
+  pick,
+  random,
+  randomDraft,
+  randomFilter,
+  referenceGroups,
+  snapshot,
+} from "@sealtrail/store-testkit";
+import Database from "better-sqlite3";
+import { createQueryExecutor, type QueryExecutor } from "./query-executor.js";
+import { createSqliteStore, type SqliteStore } from "./sqlite-store.js";
+
+const LOGS: readonly string[] = ["acme", "globex", "initech", "umbrella", "hooli", "stark"];
+const START = Date.UTC(2026, 10, 1);
+
+interface Seeded {
+  readonly events: GeneratedEvent[];
+  readonly sizes: Map<string, number>;
+}
+
+/** `rounds` commits, each with events for several logs; acme is ten times the others. */
+async function seed(store: SqliteStore, rng: () => number, rounds: number, state: Seeded = { events: [], sizes: new Map() }) {
+  for (let round = 0; round < rounds; round++) {
+    const received = START + state.events.length * 1000;
+    const items = LOGS.filter((log) => log === "acme" || rng() < 0.5).map((log) => {
+      const n = 1 + Math.floor(rng() * (log === "acme" ? 60 : 8));
+      const drafts: EventDraft[] = Array.from({ length: n }, () => randomDraft(rng, received - Math.floor(rng() ** 3 * 20 * 86_400_000)));
+      const startIndex = state.sizes.get(log) ?? 0;
+      state.sizes.set(log, startIndex + n);
+      return { log, startIndex, drafts, receivedAt: new Date(received).toISOString() };
+    });
+    const { batches, events } = eventBatches(items);
+    await store.append(batches);
+    state.events.push(...events);
+  }
+  return state;
+}
+
+const keyOf = (e: { log: string; index: number }): string => `${e.log}/${e.index}`;
+
+function pages(executor: QueryExecutor, query: Omit<EventQuery, "after">): QueriedEntry[] {
+  const out: QueriedEntry[] = [];
+  let afterSeq: number | undefined;
+  for (;;) {
+    const page = executor.queryEvents({ ...query, ...(afterSeq === undefined ? {} : { after: afterSeq }) });
+    if (page.length === 0) return out;
+    assert.ok(page.length <= query.limit);
+    out.push(...page);
+    afterSeq = (page[page.length - 1] as QueriedEntry).seq;
+  }
+}
+
+describe("queries against matchesFilter, the reference (a few thousand events, six logs)", () => {
+  let dir: string;
+  let store: SqliteStore;
+  let db: Database.Database;
+  let seeded: Seeded;
+  let seqOf: Map<string, number>;
+  // The store's own planning, and one whose probe cap is tiny, so that every planning rule (probes,
+  // rank ties, the rule-5 switch to seq order) fires on this little data and must not change results.
+  const executors: { name: string; executor: QueryExecutor }[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "sealtrail-oracle-"));
+    const path = join(dir, "audit.db");
+    store = createSqliteStore({ path, durability: "normal" });
+    seeded = await seed(store, random(99), 80);
+    db = new Database(path);
+    db.exec("ANALYZE");
+    for (const probeCap of [2000, 12, 1])
+      executors.push({ name: `probe cap ${probeCap}`, executor: createQueryExecutor(db, { probeCap }) });
+    const all = await store.queryEvents({ filter: {}, order: "asc", limit: 1_000_000 });
+    seqOf = new Map(all.map((e) => [keyOf(e), e.seq]));
+  });
+  after(async () => {
+    await store.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("holds enough events to mean something", () => {
+    assert.ok(seeded.events.length > 2500, String(seeded.events.length));
+    assert.equal(seqOf.size, seeded.events.length);
+  });
+
+  it("returns exactly the matching events in seq order, and counts them, for 250 random filters", () => {
+    const rng = random(7);
+    for (let i = 0; i < 250; i++) {
+      const filter = randomFilter(rng, seeded.events);
+      if (rng() < 0.3) filter.not = { ...(filter.not ?? {}), ...randomFilter(rng, seeded.events) };
+      const r = rng();
+      const logs = r < 0.25 ? undefined : r < 0.75 ? [pick(rng, LOGS)] : [pick(rng, LOGS), pick(rng, LOGS)];
+      const order = rng() < 0.5 ? "desc" : "asc";
+      const expected = seeded.events
+        .filter((e) => (!logs || logs.includes(e.log)) && matchesFilter(e.event, filter))
+        .map((e) => ({ key: keyOf(e), seq: seqOf.get(keyOf(e)) as number }))
+        .sort((a, b) => (order === "desc" ? b.seq - a.seq : a.seq - b.seq));
+      // Small pages exercise the cursor; at most ~40 of them per filter keep the test quick.
+      const limit = Math.max(pick(rng, [1, 3, 10, 50, 1000]), Math.ceil(expected.length / 40));
+      const { executor, name } = pick(rng, executors);
+      const label = `${name} ${JSON.stringify({ logs, filter, order, limit })}`;
+      const got = pages(executor, { ...(logs ? { logs } : {}), filter, order, limit });
+      assert.deepEqual(
+        got.map((e) => ({ key: keyOf(e), seq: e.seq })),
+        expected,
+        label,
+      );
+      assert.equal(executor.countEvents({ ...(logs ? { logs } : {}), filter }), expected.length, label);
+    }
+  });
+
+  it("groups like the reference for random filters and every dimension", () => {
+    const rng = random(8);
+    for (let i = 0; i < 60; i++) {
+      const filter = randomFilter(rng, seeded.events);
+      const logs = rng() < 0.5 ? undefined : [pick(rng, LOGS)];
+      const groupBy = GROUP_BY[i % GROUP_BY.length] as (typeof GROUP_BY)[number];
+      const limit = pick(rng, [1, 5, 1000]);
+      const matching = seeded.events.filter((e) => (!logs || logs.includes(e.log)) && matchesFilter(e.event, filter));
+      const { executor } = pick(rng, executors);
+      assert.deepEqual(
+        executor.groupEvents({ ...(logs ? { logs } : {}), filter, groupBy, limit }),
+        referenceGroups(
+          matching.map((e) => e.fields),
+          groupBy,
+          limit,
+        ),
+        JSON.stringify({ filter, logs, groupBy, limit }),
+      );
+    }
+  });
+
+  it("gives the same pages whichever plan each page takes", () => {
+    const filter: QueryFilter = { occurredAfter: new Date(START).toISOString(), outcome: ["success", "failure"] };
+    const results = executors.map(({ executor }) => pages(executor, { filter, order: "desc", limit: 7 }).map(keyOf));
+    for (const result of results.slice(1)) assert.deepEqual(result, results[0]);
+  });
+});
+
+describe("paging while events arrive", () => {
+  it("shows every event present at the first page exactly once, desc, across logs, under every plan", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sealtrail-oracle-"));
+    const path = join(dir, "audit.db");
+    const store = createSqliteStore({ path, durability: "normal" });
+    const db = new Database(path);
+    try {
+      const rng = random(5);
+      const state = await seed(store, rng, 12);
+      // Between two pages, a commit lands in two logs (one the pages already passed).
+      const arrive = async (): Promise<void> => {
+        const received = new Date(START + 1e9 + state.events.length * 1000).toISOString();
+        const items = [pick(rng, LOGS), pick(rng, LOGS)]
+          .filter((l, i, all) => all.indexOf(l) === i)
+          .map((log) => {
+            const startIndex = state.sizes.get(log) ?? 0;
+            state.sizes.set(log, startIndex + 2);
+            return { log, startIndex, drafts: [randomDraft(rng, START), randomDraft(rng, START + 5e9)], receivedAt: received };
+          });
+        const { batches, events } = eventBatches(items);
+        await store.append(batches);
+        state.events.push(...events);
+      };
+      for (const probeCap of [2000, 3]) {
+        const executor = createQueryExecutor(db, { probeCap });
+        for (const filter of [
+          {},
+          { outcome: ["success"] },
+          { occurredAfter: new Date(START - 86_400_000).toISOString() },
+        ] as QueryFilter[]) {
+          const present = new Set(state.events.filter((e) => matchesFilter(e.event, filter)).map(keyOf));
+          const seen: string[] = [];
+          let afterSeq: number | undefined;
+          for (;;) {
+            const page = executor.queryEvents({ filter, order: "desc", limit: 23, ...(afterSeq === undefined ? {} : { after: afterSeq }) });
+            if (page.length === 0) break;
+            seen.push(...page.map(keyOf));
+            afterSeq = (page[page.length - 1] as QueriedEntry).seq;
+            await arrive();
+          }
+          assert.equal(new Set(seen).size, seen.length, "no event twice");
+          assert.deepEqual(new Set(seen), present, JSON.stringify(filter));
+        }
+      }
+    } finally {
+      db.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("hostile input", () => {
+  it("runs every hostile value through every field and leaves the schema, the data and the FTS index intact", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sealtrail-hostile-"));
+    const path = join(dir, "audit.db");
+    const store = createSqliteStore({ path });
+    const db = new Database(path);
+    try {
+      const drafts: EventDraft[] = HOSTILE.map((value, i) => ({
+        action: "document.shared",
+        occurredAt: new Date(START + i).toISOString(),
+        actor: { type: "user", id: value, name: `secret ${value}` },
+        targets: [{ type: "document", id: value }],
+        outcome: "success",
+        context: { requestId: value, sessionId: value },
+        metadata: { [value]: value },
+        version: 1,
+      }));
+      const { batches, events } = eventBatches([{ log: "acme", startIndex: 0, drafts, receivedAt: new Date(START).toISOString() }]);
+      await store.append(batches);
+      const schema = () => db.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all();
+      const schemaBefore = schema();
+      const dataBefore = await snapshot(store);
+      const tables = ["events", "event_targets", "event_metadata", "query_state"];
+      const counts = () => tables.map((t) => db.prepare(`SELECT count(*) AS n FROM ${t}`).get());
+      const countsBefore = counts();
+      for (const value of HOSTILE) {
+        for (const field of ["actor", "actorType", "action", "actionPrefix", "outcome", "ip", "requestId", "sessionId", "text"] as const) {
+          for (const filter of [{ [field]: [value] }, { not: { [field]: [value] } }] as QueryFilter[]) {
+            const expected = events.filter((e) => matchesFilter(e.event, filter)).map((e) => toHex(e.leaf));
+            const got = await store.queryEvents({ filter, order: "asc", limit: 1000 });
+            assert.deepEqual(
+              got.map((e) => toHex(e.leaf)),
+              expected,
+              JSON.stringify(filter),
+            );
+          }
+        }
+        for (const filter of [
+          { target: [{ id: value }] },
+          { target: [{ type: value, id: value }] },
+          { metadata: [{ key: value }] },
+          { metadata: [{ key: value, value }] },
+          { text: [value, "secret"] },
+        ] as QueryFilter[]) {
+          const expected = events.filter((e) => matchesFilter(e.event, filter)).length;
+          assert.equal((await store.queryEvents({ filter, order: "desc", limit: 1000 })).length, expected, JSON.stringify(filter));
+          assert.equal(await store.countEvents({ filter }), expected);
+        }
+      }
+      // The literal values match themselves: an id is found by its own text, never as syntax.
+      assert.equal(await store.countEvents({ filter: { actor: ["'; DROP TABLE entries; --"] } }), 1);
+      assert.equal(await store.countEvents({ filter: { metadata: [{ key: "a\u0000b", value: "a\u0000b" }] } }), 1);
+      assert.equal(await store.countEvents({ filter: { requestId: ["\u0000"] } }), 1);
+      // Typed parameters smuggled in as strings: the order picks a constant, the rest are bound.
+      const sneaky = "asc; DROP TABLE entries; --" as "asc";
+      assert.equal((await store.queryEvents({ filter: {}, order: sneaky, limit: 3 })).length, 3);
+      await assert.rejects(store.queryEvents({ filter: {}, order: "desc", limit: "1; DROP TABLE entries" as unknown as number }));
+      await assert.rejects(store.queryEvents({ filter: {}, order: "desc", limit: 3, after: "1 OR 1=1" as unknown as number }));
+      assert.deepEqual(schema(), schemaBefore);
+      assert.deepEqual(await snapshot(store), dataBefore);
+      assert.deepEqual(counts(), countsBefore);
+      assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+      db.prepare("INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 0)").run();
+    } finally {
+      db.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
