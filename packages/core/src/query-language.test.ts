@@ -332,7 +332,7 @@ describe("parseQuery: hostile input", () => {
     const error = errorOf(`actor:${"x".repeat(1_000_000)}`);
     assert.equal(error.position, QUERY_LIMITS.queryLength);
     assert.match(error.message, /the limit is 2000/);
-    assert.ok(performance.now() - started < 200);
+    assert.ok(performance.now() - started < 5_000, "bounded: no catastrophic backtracking");
   });
 
   it("answers every pathological query at the limit quickly", () => {
@@ -361,7 +361,7 @@ describe("parseQuery: hostile input", () => {
         assert.ok(error.position >= 0 && error.position <= n);
       }
     }
-    assert.ok(performance.now() - started < 500);
+    assert.ok(performance.now() - started < 5_000, "bounded: no catastrophic backtracking");
   });
 
   it("never echoes a value into the message", () => {

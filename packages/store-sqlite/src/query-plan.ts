@@ -22,12 +22,20 @@ import { logToken } from "./query-index.js";
  *  4. Ties (every probe hit the cap) go to the static rank below, equality on identifiers first:
  *     requestId, sessionId, target with id, actor, metadata key=value, ip, text, action, metadata
  *     key, target type, action prefix, actor type, outcome, occurredAt range, receivedAt range.
- *  5. A driver whose streams are not in seq order (a time range, a target id without type, more
- *     than MAX_STREAMS values) sorts its whole range. When that range is large (probe at the cap),
- *     the log's rows in seq order are tried first: if the first PROBE_CAP of them hold a full page
- *     (a recent time window, the common case), they drive instead.
+ *  5. A driver whose streams are not in seq order (a time range, more than MAX_STREAMS values)
+ *     sorts its whole range. When that range is large (probe at the cap), the log's rows in seq
+ *     order are tried first: if the first PROBE_CAP of them hold a full page (a recent time
+ *     window, the common case), they drive instead. A target id without type is split into one
+ *     ordered stream per type the id has (found by skipping through the primary key).
  *  6. Several logs: the plan is made per log; streams of all logs merge by seq, and each run is
  *     bounded by the page's current last seq, so later logs stop early.
+ *  7. Every log (`logs` undefined) without a per-log index in the filter (only text, only
+ *     exclusions, nothing): one plan over all logs instead of one per log: the FTS index without
+ *     the log token, or all events in seq order (`events_seq`), stopping after a page.
+ *  8. A large ordered driver beside a time range (both probes at the cap): if its first PROBE_CAP
+ *     rows hold no page, the window lies deep in it (an old day of a busy actor or target type),
+ *     so a time range under 10 × PROBE_CAP entries drives instead. Counts, which read whole
+ *     ranges anyway, re-probe every candidate at 10 × PROBE_CAP when all are at the cap.
  *
  * Shapes and their indexes (all start with log_id; the WITHOUT ROWID primary key adds seq):
  *   log only → events PK (log_id, seq); actor → events_actor; actor type → events_actor_type;
@@ -84,6 +92,12 @@ export interface Stream {
   readonly unique: boolean;
   /** The driving side table's copy of occurred_ms, if it has one. */
   readonly occurred?: string;
+  /** How a side table or the FTS index joins the event row (CROSS JOIN keeps the driver outside). */
+  readonly join?: Sql;
+  /** A stream over every log (cross-log search): results carry their log id. */
+  readonly global?: boolean;
+  /** A target id without type: the executor splits it into one seq-ordered stream per type. */
+  readonly byType?: { readonly logId: number; readonly id: string };
 }
 
 export interface Driver {
@@ -109,6 +123,8 @@ export interface CompiledFilter {
   readonly drivers: readonly Driver[];
   /** The log's rows in seq order (always available). */
   readonly fallback: Driver;
+  /** The FTS5 phrases of the text term (for the cross-log plan). */
+  readonly phrases: readonly string[];
 }
 
 /** Distinct values, or undefined when the field is absent. */
@@ -193,6 +209,9 @@ const COLUMNS = [
 
 const RANK = { targetId: 3, metadataValue: 5, text: 7, metadataKey: 9, targetType: 10, actionPrefix: 11, occurred: 14, received: 15 };
 
+/** The event row of a side-table or FTS row of one log: a primary key lookup. */
+const joinEvent = (logId: number, seq: string): Sql => sql(`CROSS JOIN events AS ev ON ev.log_id = ? AND ev.seq = ${seq}`, [logId]);
+
 function eventsStream(index: string, logId: number, column: string, value: Param): Stream {
   return {
     from: `events AS ev INDEXED BY ${index}`,
@@ -219,21 +238,23 @@ function columnStreams(index: string, logId: number, column: string, list: reado
   ];
 }
 
-function targetStream(logId: number, match: TargetMatch): Stream | undefined {
+export function targetStream(logId: number, match: TargetMatch): Stream | undefined {
   const { type, id } = match;
   if (id !== undefined) {
     return {
       from: "event_targets AS t",
       seq: "t.seq",
       occurred: "t.occurred_ms",
+      join: joinEvent(logId, "t.seq"),
       where:
         type === undefined
           ? sql("t.log_id = ? AND t.id = ?", [logId, id])
           : sql("t.log_id = ? AND t.id = ? AND t.type = ?", [logId, id, type]),
       onEvents: false,
-      // Without the type, one id's rows come ordered by (type, seq): sorted, but they are few.
+      // Without the type, one id's rows come ordered by (type, seq): split per type, or sorted.
       ordered: type !== undefined,
       unique: type !== undefined,
+      ...(type === undefined ? { byType: { logId, id } } : {}),
     };
   }
   if (type === undefined) return undefined;
@@ -241,11 +262,24 @@ function targetStream(logId: number, match: TargetMatch): Stream | undefined {
     from: "event_targets AS t INDEXED BY event_targets_type",
     seq: "t.seq",
     occurred: "t.occurred_ms",
+    join: joinEvent(logId, "t.seq"),
     where: sql("t.log_id = ? AND t.type = ?", [logId, type]),
     onEvents: false,
     ordered: true,
     unique: false,
   };
+}
+
+/** The distinct target types of one id in a log, by skipping through the primary key (one seek per type). */
+export function targetTypesStatement(logId: number, id: string, limit: number): Sql {
+  return sql(
+    `WITH RECURSIVE types(type) AS (
+       SELECT min(type) FROM event_targets WHERE log_id = ? AND id = ?
+       UNION ALL
+       SELECT (SELECT min(type) FROM event_targets WHERE log_id = ? AND id = ? AND type > types.type) FROM types WHERE types.type IS NOT NULL
+     ) SELECT type FROM types WHERE type IS NOT NULL LIMIT ?`,
+    [logId, id, logId, id, limit],
+  );
 }
 
 function metadataStream(logId: number, match: MetadataMatch): Stream {
@@ -254,6 +288,7 @@ function metadataStream(logId: number, match: MetadataMatch): Stream {
         from: "event_metadata AS m",
         seq: "m.seq",
         occurred: "m.occurred_ms",
+        join: joinEvent(logId, "m.seq"),
         where: sql("m.log_id = ? AND m.key = ?", [logId, match.key]),
         onEvents: false,
         ordered: true,
@@ -263,6 +298,7 @@ function metadataStream(logId: number, match: MetadataMatch): Stream {
         from: "event_metadata AS m INDEXED BY event_metadata_value",
         seq: "m.seq",
         occurred: "m.occurred_ms",
+        join: joinEvent(logId, "m.seq"),
         where: sql("m.log_id = ? AND m.key = ? AND m.value = ?", [logId, match.key, match.value]),
         onEvents: false,
         ordered: true,
@@ -375,6 +411,7 @@ export function compileFilter(filter: QueryFilter, logId: number): CompiledFilte
         {
           from: "events_fts AS f",
           seq: "f.rowid",
+          join: joinEvent(logId, "f.rowid"),
           where: sql("f.events_fts MATCH ?", [`log : "${logToken(logId)}" AND ${textQuery(phrases)}`]),
           onEvents: false,
           ordered: true,
@@ -427,7 +464,54 @@ export function compileFilter(filter: QueryFilter, logId: number): CompiledFilte
     rank: 99,
     streams: [{ from: "events AS ev", seq: "ev.seq", where: sql("ev.log_id = ?", [logId]), onEvents: true, ordered: true, unique: true }],
   };
-  return { satisfiable, terms, drivers, fallback };
+  return { satisfiable, terms, drivers, fallback, phrases };
+}
+
+/**
+ * The plan over every log at once (cross-log search, rule 7), or undefined when some term has a
+ * per-log index (then each log is planned on its own and the results merge). Without one, a
+ * fan-out would run the same scan in every log: one text search over the whole FTS index, or one
+ * walk of all events in seq order (`events_seq`), is cheaper and stops after a page.
+ */
+export function compileGlobal(filter: QueryFilter): CompiledFilter | undefined {
+  const local = compileFilter(filter, 0);
+  if (local.drivers.some((d) => d.name !== "text")) return undefined;
+  const text = local.drivers.find((d) => d.name === "text");
+  const drivers: Driver[] = text
+    ? [
+        {
+          ...text,
+          streams: [
+            {
+              from: "events_fts AS f",
+              seq: "f.rowid",
+              join: sql("CROSS JOIN events AS ev INDEXED BY events_seq ON ev.seq = f.rowid"),
+              where: sql("f.events_fts MATCH ?", [textQuery(local.phrases)]),
+              onEvents: false,
+              ordered: true,
+              unique: true,
+              global: true,
+            },
+          ],
+        },
+      ]
+    : [];
+  const fallback: Driver = {
+    name: "all logs",
+    rank: 99,
+    streams: [
+      {
+        from: "events AS ev INDEXED BY events_seq",
+        seq: "ev.seq",
+        where: sql("1"),
+        onEvents: true,
+        ordered: true,
+        unique: true,
+        global: true,
+      },
+    ],
+  };
+  return { ...local, drivers, fallback };
 }
 
 /** The terms a driver leaves to check as filters. */
@@ -446,7 +530,7 @@ function occurredOn(column: string, range: NonNullable<Term["occurred"]>): Sql {
  * joined to the event row when a term (or the caller) needs it. An occurredAt term is checked on
  * the driving side table's own occurred_ms, so target or metadata with a time range needs no join.
  */
-function streamBody(stream: Stream, terms: readonly Term[], logId: number, needEvent: boolean, bound?: Sql): Sql {
+function streamBody(stream: Stream, terms: readonly Term[], needEvent: boolean, bound?: Sql): Sql {
   const column = stream.occurred;
   const covered = column === undefined ? [] : terms.filter((t) => t.occurred !== undefined);
   const rest = terms.filter((t) => !covered.includes(t));
@@ -455,12 +539,11 @@ function streamBody(stream: Stream, terms: readonly Term[], logId: number, needE
   for (const t of covered) parts.push(occurredOn(column as string, t.occurred as NonNullable<Term["occurred"]>));
   parts.push(...rest.map((t) => t.sql));
   const where = and(parts);
-  if (stream.onEvents || (!needEvent && rest.length === 0)) return sql(`FROM ${stream.from} WHERE ${where.text}`, where.params);
-  // CROSS JOIN keeps the driving index as the outer loop; the event row is a primary key lookup.
-  return sql(`FROM ${stream.from} CROSS JOIN events AS ev ON ev.log_id = ? AND ev.seq = ${stream.seq} WHERE ${where.text}`, [
-    logId,
-    ...where.params,
-  ]);
+  const join = stream.join;
+  if (stream.onEvents || !join || (!needEvent && !stream.global && rest.length === 0)) {
+    return sql(`FROM ${stream.from} WHERE ${where.text}`, where.params);
+  }
+  return sql(`FROM ${stream.from} ${join.text} WHERE ${where.text}`, [...join.params, ...where.params]);
 }
 
 export interface PageBounds {
@@ -485,10 +568,11 @@ function seqRange(seq: string, bounds: PageBounds): Sql | undefined {
 }
 
 /** One stream's page: at most `limit` seqs within the bounds, in order. */
-export function pageStatement(stream: Stream, filters: readonly Term[], logId: number, bounds: PageBounds): Sql {
-  const body = streamBody(stream, filters, logId, false, seqRange(stream.seq, bounds));
+export function pageStatement(stream: Stream, filters: readonly Term[], bounds: PageBounds): Sql {
+  const body = streamBody(stream, filters, false, seqRange(stream.seq, bounds));
   const distinct = stream.unique ? "" : "DISTINCT ";
-  return sql(`SELECT ${distinct}${stream.seq} AS seq ${body.text} ORDER BY ${stream.seq} ${direction(bounds.order)} LIMIT ?`, [
+  const log = stream.global ? ", ev.log_id AS log_id" : "";
+  return sql(`SELECT ${distinct}${stream.seq} AS seq${log} ${body.text} ORDER BY ${stream.seq} ${direction(bounds.order)} LIMIT ?`, [
     ...body.params,
     bounds.limit,
   ]);
@@ -499,20 +583,26 @@ export function probeStatement(stream: Stream, cap: number): Sql {
   return sql(`SELECT count(*) AS n FROM (SELECT 1 FROM ${stream.from} WHERE ${stream.where.text} LIMIT ?)`, [...stream.where.params, cap]);
 }
 
-/** How many of the log's first `window` rows in seq order match every term (rule 5). */
-export function windowStatement(compiled: CompiledFilter, logId: number, bounds: PageBounds, window: number): Sql {
-  const all = and(compiled.terms.map((t) => t.sql));
-  const range = seqRange("seq", bounds) ?? sql("1");
+/**
+ * How many of a stream's first `window` rows (in page order, within the bounds) match every
+ * term: when that holds a page, the stream finds it within `window` rows (rules 5 and 8).
+ */
+export function windowStatement(stream: Stream, terms: readonly Term[], logId: number, bounds: PageBounds, window: number): Sql {
+  const inner = and([stream.where, seqRange(stream.seq, bounds) ?? sql("1")]);
+  const all = and(terms.map((t) => t.sql));
   return sql(
-    `SELECT count(*) AS n FROM (SELECT * FROM events WHERE log_id = ? AND ${range.text} ORDER BY seq ${direction(bounds.order)} LIMIT ?) AS ev WHERE ${all.text}`,
-    [logId, ...range.params, window, ...all.params],
+    `SELECT count(*) AS n FROM (SELECT ${stream.seq} AS seq FROM ${stream.from} WHERE ${inner.text} ORDER BY ${stream.seq} ${direction(bounds.order)} LIMIT ?) AS w
+     CROSS JOIN events AS ev ON ev.log_id = ? AND ev.seq = w.seq WHERE ${all.text}`,
+    [...inner.params, window, logId, ...all.params],
   );
 }
 
 /** Distinct matching events of a driver's streams (one stream: no dedup needed). */
-export function countStatement(compiled: CompiledFilter, driver: Driver, logId: number): Sql {
+export function countStatement(compiled: CompiledFilter, driver: Driver): Sql {
   const filters = filtersOf(compiled, driver);
-  const bodies = driver.streams.map((s) => ({ s, body: streamBody(s, filters, logId, false) }));
+  const bodies = driver.streams.map((s) => ({ s, body: streamBody(s, filters, false) }));
+  // No stream: a target id the log never had.
+  if (bodies.length === 0) return sql("SELECT 0 AS n");
   if (bodies.length === 1) {
     const { s, body } = bodies[0] as { s: Stream; body: Sql };
     return sql(`SELECT count(${s.unique ? "*" : `DISTINCT ${s.seq}`}) AS n ${body.text}`, body.params);
@@ -546,10 +636,11 @@ export function groupKey(groupBy: GroupBy, key: string | number): string {
 }
 
 /** Counts per group of the matching events of one log. */
-export function groupStatement(compiled: CompiledFilter, driver: Driver, logId: number, groupBy: GroupBy): Sql {
+export function groupStatement(compiled: CompiledFilter, driver: Driver, groupBy: GroupBy): Sql {
   const filters = filtersOf(compiled, driver);
   const key = GROUP_KEYS[groupBy];
-  const bodies = driver.streams.map((s) => ({ s, body: streamBody(s, filters, logId, true) }));
+  const bodies = driver.streams.map((s) => ({ s, body: streamBody(s, filters, true) }));
+  if (bodies.length === 0) return sql("SELECT NULL AS k, 0 AS n WHERE 0");
   const only = bodies[0];
   if (bodies.length === 1 && only?.s.unique) return sql(`SELECT ${key} AS k, count(*) AS n ${only.body.text} GROUP BY k`, only.body.params);
   // UNION (or DISTINCT for one stream) counts an event once however many of its rows matched.

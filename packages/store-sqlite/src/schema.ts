@@ -143,4 +143,7 @@ ${noReplaceTrigger("checkpoints", "log_id = NEW.log_id AND tree_size = NEW.tree_
     db.exec(QUERY_INDEX);
     backfillIndex(db);
   },
+  // seq → (log_id, seq): the event of an FTS hit, or all events in commit order, for a search over
+  // every log (query-plan.ts, rule 7). Inserts land at its right edge (seq only grows).
+  "CREATE UNIQUE INDEX events_seq ON events (seq);",
 ];
