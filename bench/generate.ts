@@ -1,16 +1,4 @@
-import type { EventInput } from "@sealtrail/core";
-
-/** mulberry32: small, fast, and the same sequence on every machine for a given seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { type EventInput, seededRandom } from "@sealtrail/core";
 
 /** Zipf-like sampler over n ranks (s ≈ 1.1): a few tenants, actors and actions dominate, as in real SaaS. */
 export function zipf(n: number, rand: () => number, s = 1.1): () => number {
@@ -76,7 +64,7 @@ export interface Dataset {
  * each; occurredAt spread over the last 90 days in arrival order with some jitter.
  */
 export function dataset(options: { seed?: number; tenants?: number; total: number; now?: number }): Dataset {
-  const rand = prng(options.seed ?? 7);
+  const rand = seededRandom(options.seed ?? 7);
   const tenants = options.tenants ?? 1000;
   const actorsPerTenant = 200;
   const actions = RESOURCES.flatMap((r) => VERBS.map((v) => `${r}.${v}`));

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type EventInput, generateSignerKey, parseQuery, parseSignerKey } from "@sealtrail/core";
+import { type EventInput, generateSignerKey, parseQuery, parseSignerKey, seededRandom } from "@sealtrail/core";
 import { EventQueries, LogEngine } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import Database from "better-sqlite3";
-import { dataset, prng } from "./generate.ts";
+import { dataset } from "./generate.ts";
 import { fmt, type Latency, timeMany } from "./stats.ts";
 
 export interface QueryBenchResult {
@@ -147,7 +147,7 @@ export async function runQueryBench(options: {
 
     const chunk = 20_000;
     const samples: { tenant: string; event: EventInput }[] = [];
-    const rand = prng(99);
+    const rand = seededRandom(99);
     let engineMs = 0;
     let plainMs = 0;
     for (let done = 0; done < options.events; done += chunk) {

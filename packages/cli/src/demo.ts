@@ -1,16 +1,4 @@
-import type { EventInput } from "@sealtrail/core";
-
-/** A small deterministic PRNG (mulberry32), so every demo log looks the same. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { type EventInput, seededRandom } from "@sealtrail/core";
 
 const PEOPLE = [
   ["u_1001", "Ada Lovelace", "ada@acme.example"],
@@ -45,7 +33,7 @@ const ROLES = ["viewer", "editor", "admin", "billing"];
  * failed), document work, sharing, role changes, denied access, API keys, settings with diffs.
  */
 export function demoEvents(tenant: string, count: number, options: { seed?: number; now?: number; days?: number } = {}): EventInput[] {
-  const rand = random(options.seed ?? 42);
+  const rand = seededRandom(options.seed ?? 42);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
   const now = options.now ?? Date.now();
   const span = (options.days ?? 30) * 86_400_000;

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { ConfigError } from "@sealtrail/core";
 import { LogEngine } from "@sealtrail/engine";
-import { Authenticator, createApp } from "@sealtrail/server";
+import { Authenticator, createApp, type PublicApiKey, publicApiKey } from "@sealtrail/server";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand } from "citty";
 import { acquireLock, dataDir, loadSigner } from "./data-dir.js";
@@ -36,15 +36,8 @@ export function keysSubCommandRan(): boolean {
   return subCommandRan;
 }
 
-interface KeyJson {
-  id: string;
-  scope: string;
-  logs: string[];
-  label: string;
-  createdAt: string;
-  revokedAt: string | null;
-  key?: string;
-}
+/** A key as the API shows it (never its secret, except `key` once, on creation). */
+type KeyJson = PublicApiKey & { readonly key?: string };
 
 interface ProblemJson {
   status?: number;
@@ -245,14 +238,7 @@ const listCommand = defineCommand({
         // Read-only: works beside a running server.
         const store = createSqliteStore({ path: databaseOf(args.data as string).databasePath, readonly: true });
         try {
-          keys = (await store.listApiKeys()).map((k) => ({
-            id: k.id,
-            scope: k.scope,
-            logs: [...k.logs],
-            label: k.label,
-            createdAt: k.createdAt,
-            revokedAt: k.revokedAt ?? null,
-          }));
+          keys = (await store.listApiKeys()).map(publicApiKey);
         } finally {
           await store.close();
         }

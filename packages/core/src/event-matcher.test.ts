@@ -5,6 +5,7 @@ import type { AuditEvent, Outcome } from "./event.js";
 import { compileMatcher, matchesFilter, searchTokens } from "./event-matcher.js";
 import type { MetadataMatch, QueryExclusions, QueryFilter, TargetMatch } from "./query.js";
 import { parseQuery } from "./query-language.js";
+import { seededRandom as random } from "./seeded-random.js";
 
 const base = (): AuditEvent => ({
   id: "01JD0000000000000000000000",
@@ -271,18 +272,6 @@ describe("matchesFilter: not", () => {
     );
   });
 });
-
-/** A small deterministic PRNG (mulberry32), so a failing case can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * An independent evaluation of a filter, written from the contract in query.ts and the FTS5

@@ -11,6 +11,7 @@ export * from "./note.js";
 export * from "./query.js";
 export * from "./query-filter.js";
 export * from "./query-language.js";
+export * from "./seeded-random.js";
 export * from "./tiles.js";
 export * from "./timestamp.js";
 export * from "./ulid.js";

@@ -4,6 +4,7 @@ import { InputError } from "./errors.js";
 import type { QueryFilter } from "./query.js";
 import { parseQueryFilter, QUERY_LIMITS } from "./query-filter.js";
 import { formatQuery, parseQuery, QUERY_QUALIFIERS, QueryError, suggestQualifier } from "./query-language.js";
+import { seededRandom as random } from "./seeded-random.js";
 
 /** The QueryError parseQuery throws, after checking its shape. */
 function errorOf(text: string): QueryError {
@@ -410,18 +411,6 @@ describe("formatQuery", () => {
     assert.equal(formatQuery({}), "");
   });
 });
-
-/** A small deterministic PRNG (mulberry32), so a failing case can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("round trip", () => {
   const rand = random(20261127);

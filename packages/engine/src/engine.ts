@@ -33,6 +33,7 @@ import {
   ulid,
   validateEvent,
 } from "@sealtrail/core";
+import { eventOf } from "./queries.js";
 import type { AppendedEntry, LogAppend, LogStore, StoredCheckpoint, StoredEntry, StoredHash } from "./store.js";
 
 export interface EngineOptions {
@@ -88,8 +89,6 @@ export function originSigner(serverSigner: NoteSigner, origin: string): Promise<
 
 /** Receives events as they are committed to a log (see `LogEngine.subscribe`). */
 export type CommitListener = (events: readonly { readonly index: number; readonly event: AuditEvent }[]) => void;
-
-const decoder = new TextDecoder();
 
 interface SealedEvent {
   readonly index: number;
@@ -349,7 +348,7 @@ export class LogEngine {
   #notify(log: string, entries: readonly AppendedEntry[]): void {
     const listeners = this.#listeners.get(log);
     if (!listeners || listeners.size === 0) return;
-    const committed = entries.map((entry) => ({ index: entry.index, event: JSON.parse(decoder.decode(entry.leaf)) as AuditEvent }));
+    const committed = entries.map((entry) => ({ index: entry.index, event: eventOf(entry) }));
     for (const listener of listeners) {
       try {
         listener(committed);
@@ -421,7 +420,7 @@ export class LogEngine {
       });
     const stored = known.get(id);
     if (stored) {
-      const storedEvent = JSON.parse(new TextDecoder().decode(stored.leaf)) as AuditEvent;
+      const storedEvent = eventOf(stored);
       if (draftFingerprint(storedEvent) !== draftFingerprint(draft)) throw conflict();
       return stored.index;
     }

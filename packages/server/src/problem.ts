@@ -1,4 +1,4 @@
-import { AuthError, ConfigError, InputError, NotFoundError, SealtrailError, StoreError, VerificationError } from "@sealtrail/core";
+import { AuthError, InputError, NotFoundError, SealtrailError, StoreError } from "@sealtrail/core";
 
 /** HTTP status per error code; codes not listed fall back to their class's status. */
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
@@ -33,8 +33,7 @@ function statusOf(error: SealtrailError): number {
   if (error instanceof InputError) return 422;
   if (error instanceof AuthError) return 401;
   if (error instanceof NotFoundError) return 404;
-  if (error instanceof StoreError) return 500;
-  if (error instanceof ConfigError || error instanceof VerificationError) return 500;
+  // Store, configuration and verification failures are the server's problem.
   return 500;
 }
 

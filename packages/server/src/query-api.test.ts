@@ -12,6 +12,7 @@ import {
   parseQuery,
   parseVerifierKey,
   type QueryFilter,
+  seededRandom as random,
   verifyInclusion,
 } from "@sealtrail/core";
 import { eventOf } from "@sealtrail/engine";
@@ -40,17 +41,6 @@ let h: Harness;
 let split: string;
 
 // --- Varied events, reproducibly -------------------------------------------------------------
-
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ACTIONS = [
   "document.shared",

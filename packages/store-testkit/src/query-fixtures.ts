@@ -12,17 +12,8 @@ import {
 } from "@sealtrail/core";
 import type { AppendedEntry, GroupCount, LogAppend } from "@sealtrail/engine";
 
-/** A small deterministic PRNG (mulberry32), so a failing random case can be replayed from its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic randomness, so a failing random case can be replayed from its seed. */
+export { seededRandom as random } from "@sealtrail/core";
 
 export type Rng = () => number;
 
