@@ -1,13 +1,14 @@
 // The user's path through the CLI, as the README describes it: `serve --demo`, the admin key
 // shown once, file modes, the data-dir lock, graceful shutdown, `keys` and `verify`.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stripVTControlCharacters } from "node:util";
-import { runCli, type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
+import { CLI, runCli, type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
 
 const dir = tempDir("sealtrail-cli-");
 const running = new Set<ServerProcess>();
@@ -122,6 +123,22 @@ describe("sealtrail serve --demo, as the README starts", { timeout: 40_000 }, ()
     } finally {
       assert.equal(await stop(server), 0);
     }
+  });
+
+  test("query output piped into a reader that stops early (| head) exits cleanly", async () => {
+    const child = spawn(process.execPath, [CLI, "query", "", "--log", "acme", "--data", dataDir, "--limit", "1000"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    // Read the first chunk, then close the pipe as `head -1` would.
+    await new Promise((resolve) => child.stdout.once("data", resolve));
+    child.stdout.destroy();
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
   });
 
   test("keys --data prints the verifier keys the server publishes", async () => {

@@ -219,5 +219,10 @@ export const cli = defineCommand({
 });
 
 export function main(): void {
+  // `sealtrail query ... | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
   void runMain(cli);
 }
