@@ -4,11 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: Go's reference tlog/note code (golang.org/x/mod, from Debian) is the second,
-# independent client that audits a running server in tests/e2e/tiles-audit.test.ts.
+# System packages, all from Debian:
+# - Go's reference tlog/note code (golang.org/x/mod) is the second, independent client that audits
+#   a running server in tests/e2e/tiles-audit.test.ts;
+# - PostgreSQL 15 binaries: the PostgreSQL store tests start throwaway clusters with initdb/pg_ctl;
+# - Chromium: the viewer's end-to-end tests drive it with playwright-core (never a downloaded browser).
 missing=()
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || missing+=(golang-golang-x-mod-dev)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
