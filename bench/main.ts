@@ -1,22 +1,77 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { runHttpBench } from "./http-bench.ts";
+import { runIngestBench } from "./ingest-bench.ts";
+import { runProofBench } from "./proof-bench.ts";
 import { runQueryBench } from "./query-bench.ts";
 
 /**
- * `npm run bench [-- --events N] [--json]`. Every figure is printed beside its baseline from the
- * same run: these machines are noisy, so only side-by-side ratios mean anything.
+ * `npm run bench [-- --events N] [--json] [--only ingest,query,proof,http]`. Every figure is
+ * printed beside its baseline from the same run: these machines are noisy, so only side-by-side
+ * ratios mean anything. With --json the last line of stdout is one object with every figure.
+ * BENCHMARKS.md explains the method and holds the latest results.
  */
 const { values } = parseArgs({
   options: {
     events: { type: "string", default: "200000" },
     tenants: { type: "string", default: "1000" },
+    callers: { type: "string", default: "256" },
     iterations: { type: "string", default: "200" },
+    "http-seconds": { type: "string", default: "8" },
+    "sustain-seconds": { type: "string", default: "0" },
+    concurrency: { type: "string", default: "16" },
+    only: { type: "string", default: "ingest,query,proof,http" },
+    durability: { type: "string", default: "full" },
+    "defer-indexes": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
 });
+const suites = new Set(values.only.split(","));
 const events = Number(values.events);
+const tenants = Number(values.tenants);
 const log = (line: string) => process.stderr.write(`${line}\n`);
-log(`Sealtrail benchmark: ${events} events across ${values.tenants} tenants (node ${process.version})`);
-log("query: first page (50 newest) per documented shape, vs the same question on a plain indexed SQLite table");
-const query = await runQueryBench({ events, tenants: Number(values.tenants), iterations: Number(values.iterations), log });
-const summary = { ...query };
+const dir = mkdtempSync(join(tmpdir(), "sealtrail-bench-"));
+const summary: Record<string, unknown> = { events, tenants, node: process.version, cpus: cpus().length };
+log(`Sealtrail benchmark: ${events} events across ${tenants} tenants, node ${process.version}, ${cpus().length} CPUs (${dir})`);
+try {
+  if (suites.has("ingest") || suites.has("query") || suites.has("proof")) {
+    log("ingest (embedded library, durable) and storage, vs a plain indexed better-sqlite3 table:");
+    const data = await runIngestBench({
+      dir,
+      events,
+      tenants,
+      callers: Number(values.callers),
+      durability: values.durability === "normal" ? "normal" : "full",
+      deferIndexes: values["defer-indexes"],
+      log,
+    });
+    Object.assign(summary, data.figures);
+    if (suites.has("query")) {
+      log("query: first page (50 newest) per documented shape, vs the same question on the plain table:");
+      Object.assign(summary, await runQueryBench({ data, iterations: Number(values.iterations), log }));
+    }
+    if (suites.has("proof")) {
+      log("proofs, signing and verification:");
+      Object.assign(summary, await runProofBench({ data, log }));
+    }
+  }
+  if (suites.has("http")) {
+    log("HTTP ingest (sealtrail serve), vs a minimal node:http endpoint over the plain table:");
+    Object.assign(
+      summary,
+      await runHttpBench({
+        dir,
+        tenants,
+        seconds: Number(values["http-seconds"]),
+        sustainSeconds: Number(values["sustain-seconds"]),
+        concurrency: Number(values.concurrency),
+        log,
+      }),
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
 if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

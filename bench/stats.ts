@@ -1,3 +1,5 @@
+import { statSync } from "node:fs";
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -22,3 +24,16 @@ export async function timeMany(iterations: number, run: (i: number) => Promise<u
 }
 
 export const fmt = (ms: number): string => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+
+/** A SQLite database's size on disk: the file and its WAL. */
+export function diskBytes(path: string): number {
+  let bytes = 0;
+  for (const suffix of ["", "-wal"]) {
+    try {
+      bytes += statSync(path + suffix).size;
+    } catch {
+      // no WAL file
+    }
+  }
+  return bytes;
+}

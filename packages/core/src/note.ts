@@ -80,13 +80,20 @@ export async function createEd25519Signer(name: string, seed: Uint8Array): Promi
   if (typeof jwk.x !== "string") throw new ConfigError("invalid_signing_key", "could not derive the public key");
   const publicKey = base64UrlToBytes(jwk.x);
   const signingKey = await subtle().importKey("pkcs8", buf(concatBytes(PKCS8_ED25519_PREFIX, seed)), { name: "Ed25519" }, false, ["sign"]);
-  const key = seed.slice();
+  return namedSigner(name, publicKey, signingKey);
+}
+
+/** The same key under another name: only the key ID and verifier key change, so no key import. */
+function namedSigner(name: string, publicKey: Uint8Array, signingKey: CryptoKey): NoteSigner {
   return Object.freeze({
     name,
     keyId: computeKeyId(name, publicKey),
     verifierKey: encodeVerifierKey(name, publicKey),
     sign: async (message: Uint8Array) => new Uint8Array(await subtle().sign("Ed25519", signingKey, buf(message))),
-    withName: (other: string) => createEd25519Signer(other, key),
+    withName: async (other: string) => {
+      assertKeyName(other);
+      return namedSigner(other, publicKey, signingKey);
+    },
   });
 }
 

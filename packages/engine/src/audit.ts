@@ -1,9 +1,9 @@
 import {
   bytesEqual,
   CompactRange,
-  canonicalJson,
   fromUtf8,
   hashLeaf,
+  isCanonicalJson,
   type NoteVerifier,
   openCheckpoint,
   TILE_HEIGHT,
@@ -64,6 +64,10 @@ export async function auditLog(
   }
 
   const range = CompactRange.empty();
+  let leafId: string | undefined;
+  const readId = (key: string, value: string) => {
+    if (key === "id") leafId = value;
+  };
   let nextCheckpoint = 0;
   const expectedUpper = new Map<string, Uint8Array>();
   for (let start = 0; start < size; start += CHUNK) {
@@ -78,15 +82,15 @@ export async function auditLog(
       const storedHash = leafHashes[i];
       if (!storedHash || !bytesEqual(storedHash, leafHash))
         return fail(`entry ${index}: leaf bytes do not match the stored leaf hash`, index);
-      let parsed: { id?: unknown };
+      let text: string;
       try {
-        const text = fromUtf8(entry.leaf);
-        parsed = JSON.parse(text);
-        if (canonicalJson(parsed) !== text) return fail(`entry ${index}: leaf is not canonical JSON`, index);
+        text = fromUtf8(entry.leaf);
       } catch {
-        return fail(`entry ${index}: leaf is not valid JSON`, index);
+        return fail(`entry ${index}: leaf is not valid UTF-8`, index);
       }
-      if (parsed.id !== entry.id) return fail(`entry ${index}: stored id does not match the leaf`, index);
+      leafId = undefined;
+      if (!isCanonicalJson(text, readId)) return fail(`entry ${index}: leaf is not canonical JSON`, index);
+      if (leafId !== entry.id) return fail(`entry ${index}: stored id does not match the leaf`, index);
       range.append(leafHash, (height, nodeIndex, hash) => {
         if (height > 0 && height % TILE_HEIGHT === 0) expectedUpper.set(`${height / TILE_HEIGHT}/${nodeIndex}`, hash);
       });

@@ -491,6 +491,48 @@ describe("checkpoints", () => {
     await t.engine.close();
   });
 
+  it("stores every busy log's checkpoint in one store transaction per round", async () => {
+    const rounds: string[][] = [];
+    const t = await openTestEngine(freshPath(), {
+      checkpointIntervalMs: 100,
+      hooks: {
+        appendCheckpoints: async (inner, checkpoints) => {
+          rounds.push(checkpoints.map((c) => c.log));
+          return inner.appendCheckpoints?.(checkpoints);
+        },
+      },
+    });
+    const logs = range(0, 40).map((i) => `tenant-${i}`);
+    await Promise.all(logs.map((log, i) => t.engine.append(log, makeEvents(i * 10, 1 + (i % 3)))));
+    for (const log of logs) await t.engine.waitForCheckpoint(log, 0);
+    assert.equal(t.store.count("appendCheckpoint"), 0, "no log was written on its own");
+    assert.deepEqual(rounds.flat().sort(), [...logs].sort(), "each log signed once");
+    assert.ok(rounds.length <= 2, `${rounds.length} transactions for 40 logs`);
+    for (const [i, log] of logs.entries()) assert.equal((await t.store.latestCheckpoint(log))?.treeSize, 1 + (i % 3));
+    await t.engine.close();
+  });
+
+  it("still stores the other logs' checkpoints when the store refuses one of them", async () => {
+    const t = await openTestEngine(freshPath(), {
+      checkpointIntervalMs: 50,
+      hooks: {
+        appendCheckpoints: async () => {
+          throw new Error("refused as a batch");
+        },
+        appendCheckpoint: async (inner, checkpoint) => {
+          if (checkpoint.log === "bad") throw new Error("refused");
+          return inner.appendCheckpoint(checkpoint);
+        },
+      },
+    });
+    await Promise.all(["good", "bad", "fine"].map((log, i) => t.engine.append(log, makeEvents(i, 2))));
+    await t.engine.waitForCheckpoint("good", 1);
+    await t.engine.waitForCheckpoint("fine", 1);
+    assert.equal(await t.engine.checkpoint("bad"), undefined);
+    t.store.hooks = {};
+    await t.engine.close();
+  });
+
   it("signs checkpoints that open with the verifier key and origin and commit to the RFC 9162 root of the leaves", async () => {
     const t = await openTestEngine(freshPath(), { checkpointIntervalMs: 15 });
     for (let round = 0; round < 12; round++) {

@@ -102,11 +102,8 @@ interface LogState {
   checkpoint?: CheckpointInfo;
   /** Sizes waiting for a checkpoint, with their waiters. */
   waiters: { size: number; resolve: (cp: CheckpointInfo) => void }[];
-  checkpointTimer?: ReturnType<typeof setTimeout>;
   /** False until the log's first entries are committed: a failed first write creates nothing. */
   persisted: boolean;
-  signing?: Promise<void>;
-  lastCheckpointAt: number;
 }
 
 const DEFAULT_INTERVAL_MS = 1000;
@@ -130,6 +127,12 @@ export class LogEngine {
   readonly #listeners = new Map<string, Set<CommitListener>>();
   #queue: PendingUnit[] = [];
   #flushScheduled = false;
+  /** Logs with entries beyond their checkpoint, for the next checkpoint round. */
+  readonly #unsigned = new Set<string>();
+  #roundTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastRoundAt = 0;
+  #roundRunning = false;
+  #rounds: Promise<void> = Promise.resolve();
   #flushing: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -189,7 +192,7 @@ export class LogEngine {
     const edge = rangeNodes(0, size);
     const range = CompactRange.fromNodes(size, await reader(edge));
     const stored = await this.#store.latestCheckpoint(log);
-    const state: LogState = { range, waiters: [], lastCheckpointAt: 0, persisted: summary !== undefined };
+    const state: LogState = { range, waiters: [], persisted: summary !== undefined };
     if (stored) {
       if (stored.treeSize > size) {
         throw new StoreError("store_inconsistent", `log ${log}: checkpoint covers ${stored.treeSize} entries but only ${size} are stored`);
@@ -204,7 +207,7 @@ export class LogEngine {
     const raced = this.#logs.get(log);
     if (raced) return raced;
     this.#logs.set(log, state);
-    if (size > (stored?.treeSize ?? 0)) this.#scheduleCheckpoint(log, state);
+    if (size > (stored?.treeSize ?? 0)) this.#scheduleCheckpoint(log);
     return state;
   }
 
@@ -280,7 +283,11 @@ export class LogEngine {
 
   async #commit(units: PendingUnit[]): Promise<void> {
     const byLog = new Map<string, PendingUnit[]>();
-    for (const unit of units) byLog.set(unit.log, [...(byLog.get(unit.log) ?? []), unit]);
+    for (const unit of units) {
+      const logUnits = byLog.get(unit.log);
+      if (logUnits) logUnits.push(unit);
+      else byLog.set(unit.log, [unit]);
+    }
     const receivedAt = nowTimestamp(this.#now());
     const batches: LogAppend[] = [];
     const outcomes: { unit: PendingUnit; results?: AppendedEvent[]; error?: unknown }[] = [];
@@ -336,7 +343,7 @@ export class LogEngine {
       const state = this.#logs.get(log) as LogState;
       state.range = range;
       state.persisted = true;
-      this.#scheduleCheckpoint(log, state);
+      this.#scheduleCheckpoint(log);
     }
     for (const outcome of outcomes) {
       if (outcome.results) outcome.unit.resolve(outcome.results);
@@ -432,40 +439,101 @@ export class LogEngine {
     return undefined;
   }
 
-  #scheduleCheckpoint(log: string, state: LogState): void {
-    if (state.checkpointTimer || this.#closed) return;
-    const wait = Math.max(0, state.lastCheckpointAt + this.#intervalMs - this.#now());
-    state.checkpointTimer = setTimeout(() => {
-      state.checkpointTimer = undefined;
-      void this.#signCheckpoint(log, state).catch(() => {
-        // A failed signature is retried on the next interval; the entries are already durable.
-        this.#scheduleCheckpoint(log, state);
-      });
+  /**
+   * Checkpoints are signed in rounds, at most one round per interval: every log with entries
+   * beyond its checkpoint is signed at once (Ed25519 runs on libuv's thread pool) and all the new
+   * checkpoints are written in one store transaction. With a thousand busy tenants that is one
+   * fsync per interval instead of a thousand, and still at most one checkpoint per log per interval.
+   */
+  #scheduleCheckpoint(log: string): void {
+    if (this.#closed) return;
+    this.#unsigned.add(log);
+    // A running round schedules the next one when it ends (the interval counts from there).
+    if (this.#roundTimer || this.#roundRunning) return;
+    const wait = Math.max(0, this.#lastRoundAt + this.#intervalMs - this.#now());
+    this.#roundTimer = setTimeout(() => {
+      this.#roundTimer = undefined;
+      this.#rounds = this.#rounds.then(() => this.#checkpointRound()).catch(() => undefined);
     }, wait);
   }
 
-  async #signCheckpoint(log: string, state: LogState): Promise<void> {
-    // Chained before any await, so two callers (the timer and close) never sign at once.
-    const previous = state.signing;
-    const run = (async () => {
-      await previous;
-      const size = state.range.size;
-      if (size === 0 || size === state.checkpoint?.treeSize) return;
-      // Counted from the attempt, not its end: a commit landing while this signs waits a full
-      // interval (at most one checkpoint per interval), and a failed attempt retries an interval later.
-      state.lastCheckpointAt = this.#now();
-      const rootHash = state.range.root();
-      const note = await signNote(formatCheckpoint({ origin: this.origin(log), treeSize: size, rootHash }), [await this.signerFor(log)]);
-      const stored: StoredCheckpoint = { log, treeSize: size, rootHash, note, createdAt: nowTimestamp(this.#now()) };
-      await this.#store.appendCheckpoint(stored);
-      state.checkpoint = { treeSize: size, rootHash, note, createdAt: stored.createdAt };
-      const ready = state.waiters.filter((w) => w.size <= size);
-      state.waiters = state.waiters.filter((w) => w.size > size);
-      for (const waiter of ready) waiter.resolve(state.checkpoint);
-      if (state.range.size > size) this.#scheduleCheckpoint(log, state);
-    })();
-    state.signing = run.catch(() => undefined);
-    await run;
+  async #checkpointRound(): Promise<void> {
+    const logs = [...this.#unsigned];
+    this.#unsigned.clear();
+    this.#roundRunning = true;
+    let failed: string[] = [];
+    try {
+      failed = await this.#signCheckpoints(logs);
+    } finally {
+      // Counted from the end of the round, so stored checkpoints of a log are always at least an
+      // interval apart however long signing took; a failed attempt retries an interval later.
+      this.#lastRoundAt = this.#now();
+      this.#roundRunning = false;
+    }
+    for (const log of failed) this.#unsigned.add(log);
+    const next = [...this.#unsigned];
+    this.#unsigned.clear();
+    for (const log of next) this.#scheduleCheckpoint(log);
+  }
+
+  /** Signs and stores a checkpoint for each log that has grown; returns the logs that failed. */
+  async #signCheckpoints(logs: readonly string[]): Promise<string[]> {
+    const failed: string[] = [];
+    const signed = await Promise.all(
+      logs.map(async (log) => {
+        const state = this.#logs.get(log) as LogState;
+        const size = state.range.size;
+        if (size === 0 || size === state.checkpoint?.treeSize) return undefined;
+        const rootHash = state.range.root();
+        try {
+          const note = await signNote(formatCheckpoint({ origin: this.origin(log), treeSize: size, rootHash }), [
+            await this.signerFor(log),
+          ]);
+          const stored: StoredCheckpoint = { log, treeSize: size, rootHash, note, createdAt: nowTimestamp(this.#now()) };
+          return { state, stored };
+        } catch {
+          failed.push(log);
+          return undefined;
+        }
+      }),
+    );
+    const ready = signed.filter((s) => s !== undefined);
+    const stored = await this.#storeCheckpoints(ready.map((r) => r.stored));
+    for (const { state, stored: cp } of ready) {
+      if (!stored.has(cp)) {
+        failed.push(cp.log);
+        continue;
+      }
+      state.checkpoint = { treeSize: cp.treeSize, rootHash: cp.rootHash, note: cp.note, createdAt: cp.createdAt };
+      const covered = state.waiters.filter((w) => w.size <= cp.treeSize);
+      state.waiters = state.waiters.filter((w) => w.size > cp.treeSize);
+      for (const waiter of covered) waiter.resolve(state.checkpoint);
+      if (state.range.size > cp.treeSize) this.#scheduleCheckpoint(cp.log);
+    }
+    return failed;
+  }
+
+  /** One transaction when the store can; one by one otherwise, or when the batch was refused. */
+  async #storeCheckpoints(checkpoints: readonly StoredCheckpoint[]): Promise<Set<StoredCheckpoint>> {
+    if (checkpoints.length === 0) return new Set();
+    if (this.#store.appendCheckpoints && checkpoints.length > 1) {
+      try {
+        await this.#store.appendCheckpoints(checkpoints);
+        return new Set(checkpoints);
+      } catch {
+        // One refused checkpoint (say, a second writer) must not hold back the others.
+      }
+    }
+    const stored = new Set<StoredCheckpoint>();
+    for (const checkpoint of checkpoints) {
+      try {
+        await this.#store.appendCheckpoint(checkpoint);
+        stored.add(checkpoint);
+      } catch {
+        // Retried in the next round; the entries are already durable.
+      }
+    }
+    return stored;
   }
 
   /** Resolves with the first checkpoint that covers `index` (used by `wait: 'checkpoint'`). */
@@ -594,11 +662,10 @@ export class LogEngine {
     await new Promise((resolve) => setImmediate(resolve));
     await this.#flushing;
     await this.#flush();
-    for (const [log, state] of this.#logs) {
-      if (state.checkpointTimer) clearTimeout(state.checkpointTimer);
-      state.checkpointTimer = undefined;
-      await this.#signCheckpoint(log, state).catch(() => undefined);
-    }
+    if (this.#roundTimer) clearTimeout(this.#roundTimer);
+    this.#roundTimer = undefined;
+    await this.#rounds;
+    await this.#signCheckpoints([...this.#logs.keys()]);
     await this.#store.close();
   }
 }

@@ -112,6 +112,12 @@ export interface LogStore extends Partial<QueryableStore> {
   readHashes(log: string, level: number, start: number, count: number): Promise<Uint8Array[]>;
   /** Stores a signed checkpoint; refuses one smaller than the latest (no rollback). */
   appendCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
+  /**
+   * Optional: stores checkpoints of many logs in ONE transaction, all or nothing, each refused as
+   * `appendCheckpoint` would. The engine signs every log's checkpoint in rounds; without this it
+   * writes them one by one (one commit, one fsync, per log).
+   */
+  appendCheckpoints?(checkpoints: readonly StoredCheckpoint[]): Promise<void>;
   latestCheckpoint(log: string): Promise<StoredCheckpoint | undefined>;
   /** Checkpoints in increasing tree size, starting above `afterSize`. */
   listCheckpoints(log: string, options?: { afterSize?: number; limit?: number }): Promise<StoredCheckpoint[]>;

@@ -57,6 +57,7 @@ export type StoreMethod = Exclude<keyof LogStore, "description">;
 export interface StoreHooks {
   append?(inner: LogStore, batches: readonly LogAppend[]): Promise<void>;
   appendCheckpoint?(inner: LogStore, checkpoint: StoredCheckpoint): Promise<void>;
+  appendCheckpoints?(inner: LogStore, checkpoints: readonly StoredCheckpoint[]): Promise<void>;
   readEntries?(inner: LogStore, log: string, start: number, count: number): Promise<StoredEntry[]>;
   readHashes?(inner: LogStore, log: string, level: number, start: number, count: number): Promise<Uint8Array[]>;
   listCheckpoints?(inner: LogStore, log: string, options?: { afterSize?: number; limit?: number }): Promise<StoredCheckpoint[]>;
@@ -127,6 +128,12 @@ export class InstrumentedStore implements LogStore {
   async appendCheckpoint(checkpoint: StoredCheckpoint) {
     this.#enter("appendCheckpoint");
     return this.hooks.appendCheckpoint ? this.hooks.appendCheckpoint(this.inner, checkpoint) : this.inner.appendCheckpoint(checkpoint);
+  }
+  async appendCheckpoints(checkpoints: readonly StoredCheckpoint[]) {
+    this.#enter("appendCheckpoints");
+    if (this.hooks.appendCheckpoints) return this.hooks.appendCheckpoints(this.inner, checkpoints);
+    if (!this.inner.appendCheckpoints) throw new Error("the store has no appendCheckpoints");
+    return this.inner.appendCheckpoints(checkpoints);
   }
   async latestCheckpoint(log: string) {
     this.#enter("latestCheckpoint");

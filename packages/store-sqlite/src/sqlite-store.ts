@@ -178,6 +178,20 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     indexWriter?.end();
   });
 
+  const insertCheckpoint = (checkpoint: StoredCheckpoint): void => {
+    const id = logId(checkpoint.log);
+    if (id === undefined) throw new StoreError("log_not_found", `log ${checkpoint.log} does not exist`);
+    const latest = stmt.latestCheckpoint.get(id);
+    if (latest && latest.tree_size >= checkpoint.treeSize) {
+      throw new StoreError("checkpoint_rollback", `log ${checkpoint.log} already has a checkpoint of size ${latest.tree_size}`);
+    }
+    stmt.insertCheckpoint.run(id, checkpoint.treeSize, checkpoint.rootHash, checkpoint.note, checkpoint.createdAt);
+  };
+  // Many logs' checkpoints in one transaction: one fsync per checkpoint round, not one per log.
+  const checkpointsTx = db.transaction((checkpoints: readonly StoredCheckpoint[]) => {
+    for (const checkpoint of checkpoints) insertCheckpoint(checkpoint);
+  });
+
   const guard = <T>(what: string, fn: () => T): Promise<T> => {
     try {
       return Promise.resolve(fn());
@@ -250,15 +264,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         if (id === undefined || count <= 0) return [];
         return stmt.readHashes.all(id, level, start, start + count).map((row) => toBytes(row.hash));
       }),
-    appendCheckpoint: (checkpoint: StoredCheckpoint) =>
-      guard("appendCheckpoint", () => {
-        const id = logId(checkpoint.log);
-        if (id === undefined) throw new StoreError("log_not_found", `log ${checkpoint.log} does not exist`);
-        const latest = stmt.latestCheckpoint.get(id);
-        if (latest && latest.tree_size >= checkpoint.treeSize) {
-          throw new StoreError("checkpoint_rollback", `log ${checkpoint.log} already has a checkpoint of size ${latest.tree_size}`);
-        }
-        stmt.insertCheckpoint.run(id, checkpoint.treeSize, checkpoint.rootHash, checkpoint.note, checkpoint.createdAt);
+    appendCheckpoint: (checkpoint: StoredCheckpoint) => guard("appendCheckpoint", () => insertCheckpoint(checkpoint)),
+    appendCheckpoints: (checkpoints: readonly StoredCheckpoint[]) =>
+      guard("appendCheckpoints", () => {
+        checkpointsTx.immediate(checkpoints);
       }),
     latestCheckpoint: (log: string) =>
       guard("latestCheckpoint", () => {

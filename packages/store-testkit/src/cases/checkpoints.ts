@@ -56,5 +56,21 @@ export function checkpointCases(test: ContractTest): void {
       await store.appendCheckpoint(checkpointOf("acme", 8));
       assert.equal((await store.latestCheckpoint("acme"))?.treeSize, 8);
     });
+
+    test("stores many logs' checkpoints in one call, all or nothing (optional appendCheckpoints)", async ({ store }) => {
+      if (!store.appendCheckpoints) return;
+      await store.append([batchOf("acme", 0, 4), batchOf("globex", 0, 3)]);
+      await store.appendCheckpoints([checkpointOf("acme", 4), checkpointOf("globex", 3)]);
+      assert.equal((await store.latestCheckpoint("acme"))?.treeSize, 4);
+      assert.equal((await store.latestCheckpoint("globex"))?.treeSize, 3);
+      await store.append([batchOf("acme", 4, 2), batchOf("globex", 3, 2)]);
+      // globex 3 is a rollback: acme 6 must not be stored either.
+      await rejectsWithStoreError(store.appendCheckpoints([checkpointOf("acme", 6), checkpointOf("globex", 3)]), "checkpoint_rollback");
+      assert.equal((await store.latestCheckpoint("acme"))?.treeSize, 4);
+      assert.deepEqual(
+        (await store.listCheckpoints("globex")).map((c) => c.treeSize),
+        [3],
+      );
+    });
   });
 }

@@ -1,0 +1,162 @@
+import { join } from "node:path";
+import { generateSignerKey, parseSignerKey } from "@sealtrail/core";
+import { type LogAppend, LogEngine, type LogStore } from "@sealtrail/engine";
+import { createSqliteStore } from "@sealtrail/store-sqlite";
+import Database from "better-sqlite3";
+import { dataset, type Generated } from "./generate.ts";
+import { openPlainTable } from "./plain-table.ts";
+import { diskBytes } from "./stats.ts";
+
+export interface LoadedData {
+  readonly dir: string;
+  readonly storePath: string;
+  readonly plainPath: string;
+  readonly events: number;
+  readonly tenants: number;
+  /** A seeded sample of loaded events, the parameters of the query benchmark. */
+  readonly samples: readonly Generated[];
+  /** The engine's signing key (Go note format) and origin prefix, to reopen the store. */
+  readonly signerKey: string;
+  readonly originPrefix: string;
+  readonly figures: Record<string, number>;
+}
+
+const ORIGIN_PREFIX = "bench.local";
+
+/**
+ * Embedded ingest, the way an app uses the library: `callers` concurrent callers, each appending
+ * one event at a time and waiting until it is durable (the engine batches them: group commit).
+ * The baseline inserts the same events, in the same order and in transactions of the same average
+ * size the engine committed, into the plain indexed table at the same durability (fsync per commit).
+ * The loaded store is what the query, proof, verify and storage benchmarks then read.
+ */
+export async function runIngestBench(options: {
+  dir: string;
+  events: number;
+  tenants: number;
+  callers: number;
+  /** `full` (default): every commit fsync'd, on both sides; `normal` survives a process crash only. */
+  durability?: "full" | "normal";
+  /**
+   * For the 10M-event query runs: build the secondary indexes of both sides after loading
+   * (SQLite sorts once) instead of row by row, so loading takes minutes, not hours. The
+   * ingest figures of such a run are not comparable and are reported as `load_*`.
+   */
+  deferIndexes?: boolean;
+  log: (line: string) => void;
+}): Promise<LoadedData> {
+  const { dir, events, log } = options;
+  const storePath = join(dir, "sealtrail.db");
+  const plainPath = join(dir, "plain.db");
+  const deferred = options.deferIndexes ? deferSecondaryIndexes(storePath) : undefined;
+  const durability = options.durability ?? "full";
+  const counted = countingStore(createSqliteStore({ path: storePath, durability }));
+  const signerKey = await generateSignerKey(ORIGIN_PREFIX);
+  const signer = await parseSignerKey(signerKey);
+  const engine = await LogEngine.open({ store: counted.store, signer, originPrefix: ORIGIN_PREFIX });
+
+  const data = dataset({ total: events, tenants: options.tenants });
+  const samples: Generated[] = [];
+  let issued = 0;
+  const started = performance.now();
+  let nextReport = events / 10;
+  const caller = async () => {
+    while (issued < events) {
+      const row = data.next();
+      const i = issued++;
+      if (i % 500 === 0 && samples.length < 5000) samples.push(row);
+      await engine.append(row.tenant, [row.event]);
+      if (issued >= nextReport) {
+        nextReport += events / 10;
+        log(`  ingested ${issued} events`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.callers }, caller));
+  const engineSeconds = (performance.now() - started) / 1000;
+  await engine.close();
+  deferred?.restore();
+  const averageBatch = Math.max(1, Math.round(counted.entries / counted.commits));
+
+  // The baseline: the same event stream (same seed), in commits of the same average size.
+  const plain = openPlainTable(plainPath, { durability, deferIndexes: options.deferIndexes ?? false });
+  const replay = dataset({ total: events, tenants: options.tenants });
+  const plainStarted = performance.now();
+  for (let done = 0; done < events; done += averageBatch) {
+    const batch = Array.from({ length: Math.min(averageBatch, events - done) }, () => replay.next());
+    plain.insertBatch(batch);
+  }
+  const plainSeconds = (performance.now() - plainStarted) / 1000;
+  plain.finishLoad();
+  plain.db.pragma("wal_checkpoint(TRUNCATE)");
+  plain.db.exec("ANALYZE");
+  plain.close();
+
+  const figures = {
+    ingest_embedded_eps: Math.round(events / engineSeconds),
+    ingest_embedded_baseline_eps: Math.round(events / plainSeconds),
+    ingest_embedded_ratio: round2(plainSeconds / engineSeconds),
+    ingest_embedded_commits: counted.commits,
+    ingest_embedded_avg_batch: averageBatch,
+    bytes_per_event: Math.round(diskBytes(storePath) / events),
+    baseline_bytes_per_event: Math.round(diskBytes(plainPath) / events),
+  };
+  log(
+    `  embedded ingest: sealtrail ${figures.ingest_embedded_eps} events/s (${options.callers} callers, ${counted.commits} commits, ~${averageBatch} events each), ` +
+      `plain indexed table ${figures.ingest_embedded_baseline_eps} events/s (same batches, synchronous=${durability.toUpperCase()}): ${figures.ingest_embedded_ratio}x`,
+  );
+  log(
+    `  storage: sealtrail ${figures.bytes_per_event} B/event (leaf, tiles, checkpoints and query index), plain table ${figures.baseline_bytes_per_event} B/event: ` +
+      `${round2(figures.bytes_per_event / figures.baseline_bytes_per_event)}x`,
+  );
+  return { dir, storePath, plainPath, events, tenants: data.tenants, samples, signerKey, originPrefix: ORIGIN_PREFIX, figures };
+}
+
+/**
+ * Drops the query index's secondary indexes (every CREATE INDEX on the query tables, none of the
+ * log tables' keys, triggers or the FTS table) and returns how to put them back, exactly as the
+ * migrations wrote them, so the loaded store is the store the engine builds, densely packed.
+ */
+function deferSecondaryIndexes(path: string): { restore(): void } {
+  createSqliteStore({ path }).close();
+  const db = new Database(path);
+  const indexes = db
+    .prepare<[], { name: string; sql: string }>(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('events', 'event_targets', 'event_metadata')",
+    )
+    .all();
+  for (const { name } of indexes) db.exec(`DROP INDEX ${name}`);
+  db.close();
+  return {
+    restore() {
+      const again = new Database(path);
+      for (const { sql } of indexes) again.exec(sql);
+      again.close();
+    },
+  };
+}
+
+/** Counts commits and entries on their way to the store, to batch the baseline the same way. */
+function countingStore<S extends LogStore>(store: S): { store: S; readonly commits: number; readonly entries: number } {
+  const counts = { commits: 0, entries: 0 };
+  // Stores are frozen objects of functions: a copy with append wrapped.
+  const wrapped: S = {
+    ...store,
+    append(batches: readonly LogAppend[]) {
+      counts.commits++;
+      for (const batch of batches) counts.entries += batch.entries.length;
+      return store.append(batches);
+    },
+  };
+  return {
+    store: wrapped,
+    get commits() {
+      return counts.commits;
+    },
+    get entries() {
+      return counts.entries;
+    },
+  };
+}
+
+export const round2 = (x: number): number => Math.round(x * 100) / 100;
