@@ -203,7 +203,8 @@ export async function verifyEvidenceBundle(bytes: Uint8Array, options: VerifyEvi
   for (const [i, name] of expected.entries()) {
     const actual = entries[i]?.name;
     if (actual !== name) {
-      if (actual === undefined || !expected.includes(actual)) inFile(name, "bundle_inconsistent", "is listed in manifest.json but missing");
+      if (!files.has(name)) inFile(name, "bundle_inconsistent", "is listed in manifest.json but missing");
+      if (actual === undefined || !expected.includes(actual)) inFile(actual ?? name, "bundle_inconsistent", "is not listed in manifest.json");
       inFile(actual, "bundle_inconsistent", `is out of place (expected ${name})`);
     }
   }
