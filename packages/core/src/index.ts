@@ -4,6 +4,7 @@ export * from "./canonical-json.js";
 export * from "./checkpoint.js";
 export * from "./errors.js";
 export * from "./event.js";
+export * from "./event-export.js";
 export * from "./evidence-bundle.js";
 export * from "./event-matcher.js";
 export * from "./log-name.js";
