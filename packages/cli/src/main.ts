@@ -4,6 +4,7 @@ import { auditLog, originSigner } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand, runMain } from "citty";
 import { dataDir, loadSigner } from "./data-dir.js";
+import { describeEvidence, exportCommand, verifyBundleFile } from "./export-command.js";
 import { keysSubCommandRan, keysSubCommands } from "./keys-command.js";
 import { queryCommand } from "./query-command.js";
 import { AuditHttpError, auditRemoteLog } from "./remote-audit.js";
@@ -92,6 +93,7 @@ const verifyCommand = defineCommand({
     description: "Audit a log: a running server's (--url) as an outside auditor would, or a data directory offline (--data)",
   },
   args: {
+    bundle: { type: "positional", description: "An evidence bundle (.zip) to verify offline", required: false },
     url: { type: "string", description: "Server URL, e.g. http://127.0.0.1:7070" },
     data: { type: "string", description: "Data directory to audit offline" },
     log: { type: "string", description: "Log name (with --data: default all logs)" },
@@ -104,6 +106,17 @@ const verifyCommand = defineCommand({
   },
   async run({ args }) {
     try {
+      if (args.bundle) {
+        if (args.url || args.data) return fail("an evidence bundle is verified offline: drop --url and --data", EXIT.usage);
+        const result = await verifyBundleFile(args.bundle, args["verifier-key"] ? { verifierKey: args["verifier-key"] } : {});
+        if (args.json) {
+          const { events, checkpoint, ...rest } = result;
+          print(
+            JSON.stringify({ ok: true, ...rest, treeSize: checkpoint.treeSize, events: events.map((e) => ({ index: e.index, id: e.id })) }),
+          );
+        } else for (const line of describeEvidence(result)) print(line);
+        return;
+      }
       if (args.url && args.data) return fail("use either --url or --data, not both", EXIT.usage);
       if (args.url) {
         if (!args.log) return fail("--log is required with --url", EXIT.usage);
@@ -215,7 +228,7 @@ const keysCommand = defineCommand({
 
 export const cli = defineCommand({
   meta: { name: "sealtrail", version: "0.1.0", description: "Immutable, verifiable audit log" },
-  subCommands: { serve: serveCommand, verify: verifyCommand, keys: keysCommand, query: queryCommand },
+  subCommands: { serve: serveCommand, verify: verifyCommand, keys: keysCommand, query: queryCommand, export: exportCommand },
 });
 
 export function main(): void {

@@ -9,7 +9,7 @@ const hostile: AuditEvent = {
   action: "document.shared",
   occurredAt: "2026-11-27T12:00:00.000Z",
   receivedAt: "2026-11-27T12:00:01.000Z",
-  actor: { type: "user", id: "=HYPERLINK(\"http://x\",\"y\")", name: '+cmd|" /C calc"!A0' },
+  actor: { type: "user", id: '=HYPERLINK("http://x","y")', name: '+cmd|" /C calc"!A0' },
   targets: [{ type: "document", id: "doc,9" }],
   outcome: "success",
   context: { ip: "203.0.113.9", userAgent: "-2+3", requestId: "@SUM(A1)", sessionId: "line\r\nbreak" },
@@ -37,7 +37,7 @@ describe("CSV export", () => {
     assert.equal(header.length, cells.length);
     const byName = Object.fromEntries(header.map((h, i) => [h, cells[i]]));
     assert.equal(byName.index, "7");
-    assert.equal(byName.actorId, "'=HYPERLINK(\"http://x\",\"y\")");
+    assert.equal(byName.actorId, '\'=HYPERLINK("http://x","y")');
     assert.equal(byName.targets, "document/doc,9");
     assert.equal(byName.sessionId, "line\r\nbreak");
     assert.equal(byName.metadata, '{"note":"say \\"hi\\""}');

@@ -44,7 +44,11 @@ async function fixture(options: { size?: number; indexes?: number[] } = {}) {
     verifierKey: signer.verifierKey,
     checkpoint: note,
     events: await Promise.all(
-      indexes.map(async (index) => ({ index, leaf: leaves[index] as Uint8Array, proof: await proveInclusion(index, size, tree.nodeReader(size)) })),
+      indexes.map(async (index) => ({
+        index,
+        leaf: leaves[index] as Uint8Array,
+        proof: await proveInclusion(index, size, tree.nodeReader(size)),
+      })),
     ),
   };
   return { input, bundle: encodeEvidenceBundle(input), signer, other, leaves };
@@ -68,7 +72,12 @@ const text = (edit: (s: string) => string) => (data: Uint8Array) => utf8(edit(fr
 
 describe("C2SP tlog-proof text", () => {
   it("round-trips index, hashes, extra data and the checkpoint", () => {
-    const proof = { index: 5, hashes: [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)], checkpoint: "o\n1\nAAAA\n\n— o x\n", extra: utf8("x") };
+    const proof = {
+      index: 5,
+      hashes: [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)],
+      checkpoint: "o\n1\nAAAA\n\n— o x\n",
+      extra: utf8("x"),
+    };
     const formatted = formatTlogProof(proof);
     assert.ok(formatted.startsWith("c2sp.org/tlog-proof@v1\nextra eA==\nindex 5\nAQEB"));
     assert.deepEqual(parseTlogProof(formatted), proof);
@@ -76,7 +85,13 @@ describe("C2SP tlog-proof text", () => {
 
   it("refuses a wrong header, a leading zero, a bad hash line and a missing checkpoint", () => {
     const ok = formatTlogProof({ index: 1, hashes: [new Uint8Array(32)], checkpoint: "cp\n" });
-    for (const bad of [ok.replace("@v1", "@v2"), ok.replace("index 1", "index 01"), ok.replace("AAAA", "AA*A"), ok.replace("\n\ncp\n", "\n\n"), "x"]) {
+    for (const bad of [
+      ok.replace("@v1", "@v2"),
+      ok.replace("index 1", "index 01"),
+      ok.replace("AAAA", "AA*A"),
+      ok.replace("\n\ncp\n", "\n\n"),
+      "x",
+    ]) {
       assert.throws(() => parseTlogProof(bad), rejects(/tlog-proof/, "malformed_tlog_proof"));
     }
   });
@@ -143,7 +158,11 @@ describe("evidence bundles", () => {
     for (const at of positions) {
       const copy = bundle.slice();
       copy[at] = (copy[at] as number) ^ (1 + Math.floor(random() * 255));
-      await assert.rejects(verifyEvidenceBundle(copy, { verifierKey: signer.verifierKey }), rejects(/^(zip |[a-z-]+(\/[0-9]+)?\.[a-z-]+: )/), `byte ${at}`);
+      await assert.rejects(
+        verifyEvidenceBundle(copy, { verifierKey: signer.verifierKey }),
+        rejects(/^(zip |[a-z-]+(\/[0-9]+)?\.[a-z-]+: )/),
+        `byte ${at}`,
+      );
     }
   });
 
@@ -151,15 +170,55 @@ describe("evidence bundles", () => {
     const { bundle, signer, other } = await fixture();
     const pinned = { verifierKey: signer.verifierKey };
     const cases: [string, (d: Uint8Array) => Uint8Array, RegExp, string][] = [
-      ["events/3.json", text((s) => s.replace("user.login", "user.logout")), /^events\/3\.json: its leaf hash differs/, "leaf_hash_mismatch"],
-      ["proofs/17.tlog-proof", text((s) => s.replace(/\n[A-Za-z0-9+/]{43}=\n/, "\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")), /^proofs\/17\.tlog-proof: leaf 17 is not included/, "invalid_inclusion_proof"],
-      ["proofs/17.tlog-proof", text((s) => s.replace("index 17", "index 16")), /^proofs\/17\.tlog-proof: is for index 16/, "bundle_inconsistent"],
-      ["checkpoint.txt", text((s) => s.replace("\n37\n", "\n38\n")), /^checkpoint\.txt: signature by .* does not verify/, "invalid_signature"],
-      ["summary.txt", text((s) => s.replace("actor:u_0", "actor:u_1")), /^summary\.txt: does not match manifest\.json/, "bundle_inconsistent"],
-      ["manifest.json", text((s) => s.replace('"query":"actor:u_0"', '"query":"actor:u_1"')), /^summary\.txt: does not match/, "bundle_inconsistent"],
-      ["manifest.json", text((s) => s.replace('"log":"acme"', '"log": "acme"')), /^manifest\.json: is not in canonical form/, "malformed_bundle"],
+      [
+        "events/3.json",
+        text((s) => s.replace("user.login", "user.logout")),
+        /^events\/3\.json: its leaf hash differs/,
+        "leaf_hash_mismatch",
+      ],
+      [
+        "proofs/17.tlog-proof",
+        text((s) => s.replace(/\n[A-Za-z0-9+/]{43}=\n/, "\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")),
+        /^proofs\/17\.tlog-proof: leaf 17 is not included/,
+        "invalid_inclusion_proof",
+      ],
+      [
+        "proofs/17.tlog-proof",
+        text((s) => s.replace("index 17", "index 16")),
+        /^proofs\/17\.tlog-proof: is for index 16/,
+        "bundle_inconsistent",
+      ],
+      [
+        "checkpoint.txt",
+        text((s) => s.replace("\n37\n", "\n38\n")),
+        /^checkpoint\.txt: signature by .* does not verify/,
+        "invalid_signature",
+      ],
+      [
+        "summary.txt",
+        text((s) => s.replace("actor:u_0", "actor:u_1")),
+        /^summary\.txt: does not match manifest\.json/,
+        "bundle_inconsistent",
+      ],
+      [
+        "manifest.json",
+        text((s) => s.replace('"query":"actor:u_0"', '"query":"actor:u_1"')),
+        /^summary\.txt: does not match/,
+        "bundle_inconsistent",
+      ],
+      [
+        "manifest.json",
+        text((s) => s.replace('"log":"acme"', '"log": "acme"')),
+        /^manifest\.json: is not in canonical form/,
+        "malformed_bundle",
+      ],
       ["manifest.json", text((s) => s.replace('"treeSize":37', '"treeSize":36')), /^manifest\.json: events\[3\] index/, "malformed_bundle"],
-      ["verifier-key.txt", () => utf8(`${other.verifierKey}\n`), /^verifier-key\.txt: does not match manifest\.json/, "bundle_inconsistent"],
+      [
+        "verifier-key.txt",
+        () => utf8(`${other.verifierKey}\n`),
+        /^verifier-key\.txt: does not match manifest\.json/,
+        "bundle_inconsistent",
+      ],
     ];
     for (const [file, edit, pattern, code] of cases) {
       await assert.rejects(verifyEvidenceBundle(rewrite(bundle, file, edit), pinned), rejects(pattern, code), `${file} ${pattern}`);
@@ -185,6 +244,9 @@ describe("evidence bundles", () => {
       checkpoint: await signNote(fromUtf8(utf8(input.checkpoint.slice(0, input.checkpoint.indexOf("\n\n") + 1))), [other]),
     });
     await verifyEvidenceBundle(forged); // self-consistent: only pinning can tell
-    await assert.rejects(verifyEvidenceBundle(forged, { verifierKey: signer.verifierKey }), rejects(/^verifier-key\.txt: is not the pinned/, "verifier_key_mismatch"));
+    await assert.rejects(
+      verifyEvidenceBundle(forged, { verifierKey: signer.verifierKey }),
+      rejects(/^verifier-key\.txt: is not the pinned/, "verifier_key_mismatch"),
+    );
   });
 });

@@ -204,11 +204,13 @@ export async function verifyEvidenceBundle(bytes: Uint8Array, options: VerifyEvi
     const actual = entries[i]?.name;
     if (actual !== name) {
       if (!files.has(name)) inFile(name, "bundle_inconsistent", "is listed in manifest.json but missing");
-      if (actual === undefined || !expected.includes(actual)) inFile(actual ?? name, "bundle_inconsistent", "is not listed in manifest.json");
+      if (actual === undefined || !expected.includes(actual))
+        inFile(actual ?? name, "bundle_inconsistent", "is not listed in manifest.json");
       inFile(actual, "bundle_inconsistent", `is out of place (expected ${name})`);
     }
   }
-  if (entries.length > expected.length) inFile(entries[expected.length]?.name as string, "bundle_inconsistent", "is not listed in manifest.json");
+  if (entries.length > expected.length)
+    inFile(entries[expected.length]?.name as string, "bundle_inconsistent", "is not listed in manifest.json");
 
   const bundledKey = fromUtf8(files.get("verifier-key.txt") as Uint8Array);
   if (bundledKey !== `${manifest.verifierKey}\n`) inFile("verifier-key.txt", "bundle_inconsistent", "does not match manifest.json");
@@ -239,7 +241,8 @@ export async function verifyEvidenceBundle(bytes: Uint8Array, options: VerifyEvi
     const file = eventFile(listed.index);
     const leaf = files.get(file) as Uint8Array;
     const leafHash = hashLeaf(leaf);
-    if (toBase64(leafHash) !== listed.leafHash) inFile(file, "leaf_hash_mismatch", "its leaf hash differs from manifest.json: the event was altered");
+    if (toBase64(leafHash) !== listed.leafHash)
+      inFile(file, "leaf_hash_mismatch", "its leaf hash differs from manifest.json: the event was altered");
     let event: AuditEvent;
     try {
       const text = fromUtf8(leaf);

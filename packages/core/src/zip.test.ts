@@ -69,7 +69,8 @@ describe("writeZip / readZip", () => {
     const dir = mkdtempSync(join(tmpdir(), "sealtrail-zip-"));
     try {
       writeFileSync(join(dir, "x.txt"), "some text some text some text");
-      const script = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z: z.write(sys.argv[2], 'x.txt')";
+      const script =
+        "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z: z.write(sys.argv[2], 'x.txt')";
       const run = spawnSync("python3", ["-c", script, join(dir, "x.zip"), join(dir, "x.txt")], { encoding: "utf8" });
       assert.equal(run.status, 0, run.stderr);
       assert.throws(() => readZip(new Uint8Array(readFileSync(join(dir, "x.zip")))), isMalformed(/central directory entry 0/));
@@ -84,7 +85,11 @@ describe("writeZip / readZip", () => {
       for (const mask of [0x01, 0x80, 0xff]) {
         const copy = zip.slice();
         copy[at] = (copy[at] as number) ^ mask;
-        assert.throws(() => readZip(copy), isMalformed(/^zip (end of central directory|central directory entry|local header of|data of)/), `byte ${at}`);
+        assert.throws(
+          () => readZip(copy),
+          isMalformed(/^zip (end of central directory|central directory entry|local header of|data of)/),
+          `byte ${at}`,
+        );
       }
     }
   });

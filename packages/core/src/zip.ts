@@ -55,7 +55,8 @@ function checkName(name: string): Uint8Array {
 
 /** Writes stored (uncompressed) entries in the given order. */
 export function writeZip(entries: readonly ZipEntry[]): Uint8Array {
-  if (entries.length > ZIP_LIMITS.maxEntries) throw new InputError("invalid_zip_entry", `a zip holds at most ${ZIP_LIMITS.maxEntries} entries`);
+  if (entries.length > ZIP_LIMITS.maxEntries)
+    throw new InputError("invalid_zip_entry", `a zip holds at most ${ZIP_LIMITS.maxEntries} entries`);
   const names = entries.map((entry) => checkName(entry.name));
   if (new Set(entries.map((e) => e.name)).size !== entries.length) throw new InputError("invalid_zip_entry", "zip entry names repeat");
   let size = END_RECORD;

@@ -10,7 +10,12 @@ const dir = tempDir();
 
 /** A plain SQLite store (it keeps the query index the bundle's query needs). */
 async function openTestEngine(path: string, options: { checkpointIntervalMs: number }) {
-  const engine = await LogEngine.open({ store: createSqliteStore({ path }), signer: await testSigner(), originPrefix: ORIGIN_PREFIX, ...options });
+  const engine = await LogEngine.open({
+    store: createSqliteStore({ path }),
+    signer: await testSigner(),
+    originPrefix: ORIGIN_PREFIX,
+    ...options,
+  });
   return { engine };
 }
 after(() => dir.remove());

@@ -1,7 +1,7 @@
 import {
   createTileNodeReader,
-  encodeEvidenceBundle,
   type EvidenceEventInput,
+  encodeEvidenceBundle,
   type Hash,
   InputError,
   MAX_EVIDENCE_EVENTS,
@@ -94,7 +94,7 @@ function memoized(read: NodeReader): NodeReader {
     const missing = nodes.filter((n) => !cache.has(`${n.height}/${n.index}`));
     if (missing.length > 0) {
       const fetched = await read(missing);
-      missing.forEach((n, i) => cache.set(`${n.height}/${n.index}`, fetched[i] as Hash));
+      for (const [i, n] of missing.entries()) cache.set(`${n.height}/${n.index}`, fetched[i] as Hash);
     }
     return nodes.map((n) => cache.get(`${n.height}/${n.index}`) as Hash);
   };

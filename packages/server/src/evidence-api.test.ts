@@ -17,7 +17,10 @@ const sample = (i: number) => ({
 
 before(async () => {
   h = await startHarness();
-  await h.seed("acme", Array.from({ length: 40 }, (_, i) => sample(i)));
+  await h.seed(
+    "acme",
+    Array.from({ length: 40 }, (_, i) => sample(i)),
+  );
   await h.seed("globex", [sample(100)]);
   verifierKey = (await json<{ verifierKey: string }>(await h.request("/v1/logs/acme"))).verifierKey;
 });

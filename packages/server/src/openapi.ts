@@ -1017,7 +1017,7 @@ const paths: Record<string, PathItemObject> = {
           description: "The evidence bundle.",
           headers: {
             "Content-Disposition": {
-              description: "attachment; filename=\"evidence-<log>-<treeSize>.zip\"",
+              description: 'attachment; filename="evidence-<log>-<treeSize>.zip"',
               schema: { type: "string", pattern: "^attachment; filename=" },
             },
           },
@@ -1026,7 +1026,10 @@ const paths: Record<string, PathItemObject> = {
         "400": problem(400, "A query parameter is invalid.", QUERY_PARAMETER_CODES),
         ...AUTH_FAILURES,
         "404": problem(404, "No such log, or it has no signed checkpoint yet.", ["log_not_found", "no_checkpoint"]),
-        "422": problem(422, "`filter` is invalid, or more than 10,000 events match (narrow the query).", ["invalid_filter", "too_many_events"]),
+        "422": problem(422, "`filter` is invalid, or more than 10,000 events match (narrow the query).", [
+          "invalid_filter",
+          "too_many_events",
+        ]),
       },
     }),
   },

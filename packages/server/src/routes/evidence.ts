@@ -19,7 +19,10 @@ export function evidenceRoutes(app: App, ctx: RouteContext): void {
     const principal = await ctx.allow(c, "read-entries", log);
     await ctx.existingLog(log);
     const filter = restrictTo(principal, filterFrom(c));
-    if (!filter) throw new InputError("invalid_parameter", "this token cannot see any event matching q", { problems: [{ parameter: "q", detail: "matches nothing this token may read" }] });
+    if (!filter)
+      throw new InputError("invalid_parameter", "this token cannot see any event matching q", {
+        problems: [{ parameter: "q", detail: "matches nothing this token may read" }],
+      });
     // The manifest states the query that selected the events: the text as given, unless the
     // caller used the JSON filter or a viewer token narrowed it, then the filter in query language.
     const q = c.req.query("q");
@@ -46,7 +49,9 @@ export function evidenceRoutes(app: App, ctx: RouteContext): void {
     await ctx.existingLog(log);
     const formatName = c.req.query("format") ?? "jsonl";
     if (formatName !== "csv" && formatName !== "jsonl") {
-      throw new InputError("invalid_parameter", "format must be csv or jsonl", { problems: [{ parameter: "format", detail: "must be csv or jsonl" }] });
+      throw new InputError("invalid_parameter", "format must be csv or jsonl", {
+        problems: [{ parameter: "format", detail: "must be csv or jsonl" }],
+      });
     }
     const format = FORMATS[formatName];
     const filter = restrictTo(principal, filterFrom(c));
