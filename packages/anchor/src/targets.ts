@@ -64,9 +64,7 @@ export function gitTarget(path: string): AnchorTarget {
   return {
     description: `git repository ${root}`,
     async publish(publication) {
-      ready ??= existsSync(join(root, ".git"))
-        ? Promise.resolve()
-        : (mkdirSync(root, { recursive: true }), run("git", ["init", "--quiet", root]));
+      ready ??= existsSync(join(root, ".git")) ? Promise.resolve() : run("git", ["init", "--quiet", root]);
       await ready;
       const outcome = writeOnce(root, publication);
       if (outcome === "unchanged") return outcome;
