@@ -50,11 +50,14 @@ async function evidenceBytes(options: { url?: string; key?: string; data?: strin
   }
 }
 
-/** Writes every matching event, oldest first, to a stream: from a server's export route or a data directory. */
+/**
+ * Writes every matching event, oldest first: a server's export route streamed through, or pages
+ * of a data directory's index. Returns the number of events when it counted them (locally).
+ */
 async function exportRows(
   options: { url?: string; key?: string; data?: string; log: string; q: string; format: "csv" | "jsonl" },
   write: (text: string) => Promise<void>,
-): Promise<number> {
+): Promise<number | undefined> {
   if (options.url) {
     const params = new URLSearchParams({ q: options.q, format: options.format });
     const response = await fetch(`${options.url}/v1/logs/${encodeURIComponent(options.log)}/export?${params}`, {
@@ -62,14 +65,10 @@ async function exportRows(
     });
     if (!response.ok || !response.body) throw await failure(response);
     const decoder = new TextDecoder();
-    let lines = 0;
     const reader = response.body.getReader();
-    for (let next = await reader.read(); !next.done; next = await reader.read()) {
-      const text = decoder.decode(next.value, { stream: true });
-      for (const c of text) if (c === "\n") lines++;
-      await write(text);
-    }
-    return options.format === "csv" ? lines - 1 : lines;
+    for (let next = await reader.read(); !next.done; next = await reader.read()) await write(decoder.decode(next.value, { stream: true }));
+    await write(decoder.decode());
+    return undefined;
   }
   const dir = dataDir(options.data as string);
   if (!existsSync(dir.databasePath)) throw new QueryCommandError(`no Sealtrail database in ${dir.path}`, 2);
@@ -158,7 +157,7 @@ export const exportCommand = defineCommand({
         await new Promise<void>((resolve, reject) =>
           (stream as ReturnType<typeof createWriteStream>).end((error?: Error | null) => (error ? reject(error) : resolve())),
         );
-        print(`wrote ${args.out}: ${count} events (${format === "csv" ? "CSV" : "JSON Lines"})`);
+        print(`wrote ${args.out}: ${count === undefined ? "" : `${count} events, `}${format === "csv" ? "CSV" : "JSON Lines"}`);
       }
     } catch (error) {
       const code =
