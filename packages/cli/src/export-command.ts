@@ -93,10 +93,16 @@ async function exportRows(
   }
 }
 
+/** The query comes from the bundle: escape control characters so it cannot drive the terminal. */
+function shown(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: exactly these are escaped
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 export function describeEvidence(result: VerifiedEvidence): string[] {
   return [
     `OK ${result.origin}: ${result.events.length} event${result.events.length === 1 ? "" : "s"} proven included in the signed checkpoint of size ${result.checkpoint.treeSize}`,
-    `   query: ${result.query === "" ? "(every event)" : result.query}; created ${result.createdAt}`,
+    `   query: ${result.query === "" ? "(every event)" : shown(result.query)}; created ${result.createdAt}`,
     ...(result.notIncluded > 0
       ? [`   ${result.notIncluded} matching event(s) were newer than the checkpoint and are not in the bundle`]
       : []),

@@ -2,7 +2,7 @@ import { bytesEqual, fromUtf8, toBase64, utf8 } from "./bytes.js";
 import { canonicalJson } from "./canonical-json.js";
 import { openCheckpoint, parseCheckpointText } from "./checkpoint.js";
 import { SealtrailError, VerificationError } from "./errors.js";
-import type { AuditEvent } from "./event.js";
+import { type AuditEvent, MAX_LEAF_BYTES } from "./event.js";
 import { LOG_NAME_PATTERN } from "./log-name.js";
 import { type Hash, hashLeaf, verifyInclusion } from "./merkle.js";
 import { parseNote, parseVerifierKey } from "./note.js";
@@ -240,6 +240,7 @@ export async function verifyEvidenceBundle(bytes: Uint8Array, options: VerifyEvi
   for (const listed of manifest.events) {
     const file = eventFile(listed.index);
     const leaf = files.get(file) as Uint8Array;
+    if (leaf.length > MAX_LEAF_BYTES) inFile(file, "malformed_bundle", `is larger than a leaf can be (${MAX_LEAF_BYTES} bytes)`);
     const leafHash = hashLeaf(leaf);
     if (toBase64(leafHash) !== listed.leafHash)
       inFile(file, "leaf_hash_mismatch", "its leaf hash differs from manifest.json: the event was altered");
