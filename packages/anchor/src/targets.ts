@@ -140,7 +140,8 @@ export function s3Target(options: S3Options): AnchorTarget {
         credentials: options.credentials,
         date: new Date(now()),
       });
-      const response = await doFetch(url, { method: "PUT", headers: signed.headers, body });
+      // Bounded, so one unreachable endpoint cannot hold up every later round of publications.
+      const response = await doFetch(url, { method: "PUT", headers: signed.headers, body, signal: AbortSignal.timeout(30_000) });
       if (response.status === 412) return "unchanged";
       if (!response.ok) {
         const text = (await response.text()).slice(0, 300);

@@ -150,12 +150,10 @@ describe("evidence bundles", () => {
     assert.deepEqual(entries[4]!.data, input.events[0]!.leaf, "leaf bytes verbatim");
   });
 
-  it("fail, naming the file, when any single byte anywhere is changed", async () => {
-    const { bundle, signer } = await fixture({ size: 300, indexes: [1, 2, 255, 256, 299] });
+  it("fail, naming the file or zip part, when any single byte anywhere is changed (every position)", async () => {
+    const { bundle, signer } = await fixture({ size: 300, indexes: [1, 255, 299] });
     const random = seededRandom(8);
-    const positions = new Set<number>([0, 4, 30, bundle.length - 1, bundle.length - 22, bundle.length - 6]);
-    while (positions.size < 400) positions.add(Math.floor(random() * bundle.length));
-    for (const at of positions) {
+    for (let at = 0; at < bundle.length; at++) {
       const copy = bundle.slice();
       copy[at] = (copy[at] as number) ^ (1 + Math.floor(random() * 255));
       await assert.rejects(
