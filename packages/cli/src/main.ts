@@ -3,7 +3,9 @@ import { ConfigError, parseVerifierKey, SealtrailError, VerificationError } from
 import { auditLog, originSigner } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand, runMain } from "citty";
+import { verifyAgainst } from "./against-command.js";
 import { dataDir, loadSigner } from "./data-dir.js";
+import { describeEvidence, exportCommand, verifyBundleFile } from "./export-command.js";
 import { keysSubCommandRan, keysSubCommands } from "./keys-command.js";
 import { queryCommand } from "./query-command.js";
 import { AuditHttpError, auditRemoteLog } from "./remote-audit.js";
@@ -45,10 +47,22 @@ const serveCommand = defineCommand({
     demo: { type: "boolean", description: "Fill the logs acme and globex with realistic sample events", default: false },
     "public-tree": { type: "boolean", description: "Serve checkpoints, hash tiles and proofs without a key", default: false },
     "access-log": { type: "boolean", description: "Print one line per request", default: false },
+    anchor: {
+      type: "string",
+      description: "Publish each log's checkpoints to dir:/path, git:/path or s3://bucket/prefix (repeatable)",
+    },
+    "anchor-interval": { type: "string", description: "Seconds between anchor publications", default: "60" },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const port = Number(args.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0-65535, got ${args.port}`, EXIT.usage);
+    const anchorSeconds = Number(args["anchor-interval"]);
+    if (!(anchorSeconds > 0))
+      return fail(`--anchor-interval must be a positive number of seconds, got ${args["anchor-interval"]}`, EXIT.usage);
+    // citty keeps only the last of a repeated flag; every --anchor counts.
+    const anchors = rawArgs.flatMap((arg, i) =>
+      arg === "--anchor" && rawArgs[i + 1] !== undefined ? [rawArgs[i + 1] as string] : arg.startsWith("--anchor=") ? [arg.slice(9)] : [],
+    );
     // Handlers go in before anything starts: a signal during startup (or the demo fill) waits for
     // startup to finish, then shuts down cleanly instead of killing the process mid-write.
     let starting: ReturnType<typeof serve> | undefined;
@@ -74,6 +88,8 @@ const serveCommand = defineCommand({
       demo: args.demo,
       publicTree: args["public-tree"],
       accessLog: args["access-log"],
+      anchors,
+      anchorIntervalMs: anchorSeconds * 1000,
       env: process.env,
       print,
     });
@@ -92,6 +108,7 @@ const verifyCommand = defineCommand({
     description: "Audit a log: a running server's (--url) as an outside auditor would, or a data directory offline (--data)",
   },
   args: {
+    bundle: { type: "positional", description: "An evidence bundle (.zip) to verify offline", required: false },
     url: { type: "string", description: "Server URL, e.g. http://127.0.0.1:7070" },
     data: { type: "string", description: "Data directory to audit offline" },
     log: { type: "string", description: "Log name (with --data: default all logs)" },
@@ -101,9 +118,39 @@ const verifyCommand = defineCommand({
     "tiles-only": { type: "boolean", description: "Check hash tiles and proofs only (no entry bundles)", default: false },
     samples: { type: "string", description: "Inclusion proofs to sample", default: "16" },
     json: { type: "boolean", description: "Print the report as JSON", default: false },
+    against: {
+      type: "string",
+      description: "Published checkpoints (serve --anchor dir:|git:): prove the current log (--data or --url) consistent with each",
+    },
   },
   async run({ args }) {
     try {
+      if (args.against) {
+        const key = args.key ?? process.env.SEALTRAIL_KEY;
+        const ok = await verifyAgainst({
+          against: args.against,
+          ...(args.data ? { data: args.data } : {}),
+          ...(args.url ? { url: args.url } : {}),
+          ...(key ? { key } : {}),
+          ...(args.log ? { log: args.log } : {}),
+          ...(args["verifier-key"] ? { verifierKey: args["verifier-key"] } : {}),
+          print,
+          json: args.json,
+        });
+        if (!ok) process.exitCode = EXIT.verification;
+        return;
+      }
+      if (args.bundle) {
+        if (args.url || args.data) return fail("an evidence bundle is verified offline: drop --url and --data", EXIT.usage);
+        const result = await verifyBundleFile(args.bundle, args["verifier-key"] ? { verifierKey: args["verifier-key"] } : {});
+        if (args.json) {
+          const { events, checkpoint, ...rest } = result;
+          print(
+            JSON.stringify({ ok: true, ...rest, treeSize: checkpoint.treeSize, events: events.map((e) => ({ index: e.index, id: e.id })) }),
+          );
+        } else for (const line of describeEvidence(result)) print(line);
+        return;
+      }
       if (args.url && args.data) return fail("use either --url or --data, not both", EXIT.usage);
       if (args.url) {
         if (!args.log) return fail("--log is required with --url", EXIT.usage);
@@ -215,7 +262,7 @@ const keysCommand = defineCommand({
 
 export const cli = defineCommand({
   meta: { name: "sealtrail", version: "0.1.0", description: "Immutable, verifiable audit log" },
-  subCommands: { serve: serveCommand, verify: verifyCommand, keys: keysCommand, query: queryCommand },
+  subCommands: { serve: serveCommand, verify: verifyCommand, keys: keysCommand, query: queryCommand, export: exportCommand },
 });
 
 export function main(): void {

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { parseAnchorTarget, startAnchoring } from "@sealtrail/anchor";
 import { LogEngine } from "@sealtrail/engine";
 import { Authenticator, createApp, ensureAdminKey, listen, loadViewerTokenSecret } from "@sealtrail/server";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
@@ -13,6 +14,9 @@ export interface ServeOptions {
   readonly demo: boolean;
   readonly publicTree: boolean;
   readonly accessLog: boolean;
+  /** `dir:/path`, `git:/path` or `s3://bucket/prefix?…` targets for each log's checkpoints. */
+  readonly anchors?: readonly string[];
+  readonly anchorIntervalMs?: number;
   readonly env: NodeJS.ProcessEnv;
   readonly print: (line: string) => void;
 }
@@ -24,6 +28,8 @@ const DEMO_TENANTS = [
 
 /** Starts the server on the embedded store; resolves with a stop function once listening. */
 export async function serve(options: ServeOptions): Promise<{ url: string; stop: () => Promise<void> }> {
+  // Parsed first: a mistyped target must stop the start, not surface an hour later.
+  const anchorTargets = (options.anchors ?? []).map((spec) => parseAnchorTarget(spec, options.env));
   const dir = dataDir(options.data);
   ensureDataDir(dir);
   const releaseLock = acquireLock(dir);
@@ -55,12 +61,23 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
     ...(options.accessLog ? { onRequest: (r) => options.print(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(1)}ms`) } : {}),
   });
   const server = await listen(app, { host: options.host, port: options.port });
+  const anchorIntervalMs = options.anchorIntervalMs ?? 60_000;
+  const anchoring =
+    anchorTargets.length > 0
+      ? startAnchoring({
+          source: engine,
+          targets: anchorTargets,
+          intervalMs: anchorIntervalMs,
+          onError: (m) => options.print(`sealtrail: ${m}`),
+        })
+      : undefined;
   // One write, so whoever watches the output sees the whole banner at once.
   const banner = [
     `Sealtrail listening on ${server.url}`,
     `  data:         ${dir.path}`,
     `  signing key:  Ed25519, checkpoints of log L are signed as ${signer.name}/L (verifier keys: sealtrail keys)`,
   ];
+  for (const target of anchorTargets) banner.push(`  anchor:       ${target.description}, every ${anchorIntervalMs / 1000} s`);
   if (!generated && !envAdminKey) banner.push("  admin key:    the one printed on first start (or set SEALTRAIL_ADMIN_KEY)");
   if (options.demo) banner.push(`  try:          curl -H "Authorization: Bearer <admin key>" ${server.url}/v1/logs/acme`);
   options.print(banner.join("\n"));
@@ -68,6 +85,8 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   const stop = () => {
     stopping ??= (async () => {
       await server.close();
+      // The final checkpoint engine.close signs is published at the next start.
+      await anchoring?.stop();
       await engine.close();
       releaseLock();
     })();

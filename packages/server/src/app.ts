@@ -5,6 +5,7 @@ import type { Authenticator } from "./keys.js";
 import { OPENAPI } from "./openapi.js";
 import { problemResponse } from "./problem.js";
 import { createRouteContext, type Env } from "./route-context.js";
+import { evidenceRoutes } from "./routes/evidence.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { keysRoutes } from "./routes/keys.js";
 import { queryRoutes } from "./routes/query.js";
@@ -53,6 +54,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   ingestRoutes(app, ctx);
   keysRoutes(app, ctx);
   queryRoutes(app, ctx);
+  evidenceRoutes(app, ctx);
 
   app.notFound(() => problemResponse(new NotFoundError("route_not_found", "no such route; see the API reference in the README")));
   app.onError((error) => problemResponse(error));

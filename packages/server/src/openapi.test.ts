@@ -572,6 +572,21 @@ describe("real answers match the document", () => {
     await check("get", stats, await get(`/v1/logs/${LOG}/stats?filter=${encodeURIComponent('{"nope":1}')}`), 422);
   });
 
+  it("evidence bundles and exports", async () => {
+    const badFilter = `filter=${encodeURIComponent('{"nope":1}')}`;
+    for (const [path, route, ok] of [
+      ["/v1/logs/{log}/evidence", "evidence", ["q=action:document.*"]],
+      ["/v1/logs/{log}/export", "export", ["format=csv&q=action:document.*", "format=jsonl"]],
+    ] as const) {
+      for (const query of ok) await check("get", path, await get(`/v1/logs/${LOG}/${route}?${query}`), 200);
+      await check("get", path, await get(`/v1/logs/${LOG}/${route}?q=acter:x`), 400);
+      await check("get", path, await get(`/v1/logs/${LOG}/${route}`, null), 401);
+      await check("get", path, await get(`/v1/logs/${OTHER}/${route}`, h.keys.acmeRead), 403);
+      await check("get", path, await get(`/v1/logs/nope/${route}`), 404);
+      await check("get", path, await get(`/v1/logs/${LOG}/${route}?${badFilter}`), 422);
+    }
+  });
+
   it("queries: across logs (admin)", async () => {
     const path = "/v1/events";
     const page = (await check("get", path, await get("/v1/events?limit=2"), 200)) as { nextCursor: string };

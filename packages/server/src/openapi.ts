@@ -1003,6 +1003,65 @@ const paths: Record<string, PathItemObject> = {
       },
     }),
   },
+  "/v1/logs/{log}/evidence": {
+    get: operation({
+      operationId: "getEvidenceBundle",
+      summary: "An evidence bundle: matching events with inclusion proofs, verifiable offline",
+      description:
+        "A zip (stored, uncompressed) holding summary.txt, manifest.json, the signed checkpoint, the verifier key, each matching event's exact leaf bytes (events/<index>.json) and its C2SP tlog-proof (proofs/<index>.tlog-proof). Waits for the checkpoint covering every committed event (at most one checkpoint interval). At most 10,000 events; verify with `sealtrail verify evidence.zip` or core's `verifyEvidenceBundle`. Recorded in the system log as `evidence.exported`.",
+      tags: ["queries"],
+      security: READER,
+      parameters: [parameter("log"), parameter("q"), parameter("filter")],
+      responses: {
+        "200": {
+          description: "The evidence bundle.",
+          headers: {
+            "Content-Disposition": {
+              description: 'attachment; filename="evidence-<log>-<treeSize>.zip"',
+              schema: { type: "string", pattern: "^attachment; filename=" },
+            },
+          },
+          content: { "application/zip": { schema: { type: "string", contentMediaType: "application/zip" } } },
+        },
+        "400": problem(400, "A query parameter is invalid.", QUERY_PARAMETER_CODES),
+        ...AUTH_FAILURES,
+        "404": problem(404, "No such log, or it has no signed checkpoint yet.", ["log_not_found", "no_checkpoint"]),
+        "422": problem(422, "`filter` is invalid, or more than 10,000 events match (narrow the query).", [
+          "invalid_filter",
+          "too_many_events",
+        ]),
+      },
+    }),
+  },
+  "/v1/logs/{log}/export": {
+    get: operation({
+      operationId: "exportEvents",
+      summary: "Every matching event as CSV or JSON Lines, oldest first (streamed)",
+      description:
+        "For spreadsheets and SIEMs. CSV is RFC 4180 with CRLF line ends and a header row; cells a spreadsheet would run as formulas (starting with =, +, -, @, tab or CR) get a leading apostrophe. JSON Lines: one `{ log, index, event }` per line.",
+      tags: ["queries"],
+      security: READER,
+      parameters: [
+        parameter("log"),
+        parameter("q"),
+        parameter("filter"),
+        { name: "format", in: "query", description: "csv or jsonl (default jsonl).", schema: { enum: ["csv", "jsonl"] } },
+      ],
+      responses: {
+        "200": {
+          description: "The events.",
+          content: {
+            "text/csv": { schema: { type: "string" } },
+            "application/jsonl": { schema: { type: "string" } },
+          },
+        },
+        "400": problem(400, "A query parameter is invalid.", QUERY_PARAMETER_CODES),
+        ...AUTH_FAILURES,
+        "404": logNotFound,
+        "422": INVALID_FILTER,
+      },
+    }),
+  },
   "/v1/events": {
     get: operation({
       operationId: "queryAllEvents",

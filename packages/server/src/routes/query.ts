@@ -168,7 +168,7 @@ function badParameter(parameter: string, detail: string): InputError {
 }
 
 /** `q` (the query language) or `filter` (the JSON form), not both; neither means everything. */
-function filterFrom(c: Context<Env>): QueryFilter {
+export function filterFrom(c: Context<Env>): QueryFilter {
   const q = c.req.query("q");
   const json = c.req.query("filter");
   if (q !== undefined && json !== undefined) throw badParameter("filter", "cannot be combined with q; use one or the other");
@@ -210,7 +210,7 @@ function lastEventId(c: Context<Env>): number {
  * Narrows a filter to what a restricted principal (a viewer token bound to one actor or target)
  * may see. Returns undefined when nothing can match, so no query runs at all.
  */
-function restrictTo(principal: Principal | undefined, filter: QueryFilter): QueryFilter | undefined {
+export function restrictTo(principal: Principal | undefined, filter: QueryFilter): QueryFilter | undefined {
   const restrict = principal?.restrict;
   if (!restrict) return filter;
   const narrowed: QueryFilter = { ...filter };
