@@ -1,4 +1,5 @@
 export * from "./audit.js";
 export * from "./engine.js";
 export * from "./queries.js";
+export * from "./retention.js";
 export * from "./store.js";
