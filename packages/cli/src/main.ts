@@ -3,6 +3,7 @@ import { ConfigError, parseVerifierKey, SealtrailError, VerificationError } from
 import { auditLog, originSigner } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand, runMain } from "citty";
+import { eraseCommand, holdCommand, pruneCommand, retentionCommand } from "./compliance-command.js";
 import { dataDir, loadSigner } from "./data-dir.js";
 import { keysSubCommandRan, keysSubCommands } from "./keys-command.js";
 import { queryCommand } from "./query-command.js";
@@ -45,10 +46,18 @@ const serveCommand = defineCommand({
     demo: { type: "boolean", description: "Fill the logs acme and globex with realistic sample events", default: false },
     "public-tree": { type: "boolean", description: "Serve checkpoints, hash tiles and proofs without a key", default: false },
     "access-log": { type: "boolean", description: "Print one line per request", default: false },
+    "personal-data": {
+      type: "string",
+      description: "Personal-data configuration (JSON, docs/personal-data.md); default: DESIGN §7 fields",
+    },
+    "retention-interval": { type: "string", description: "Seconds between runs of the retention job", default: "3600" },
   },
   async run({ args }) {
     const port = Number(args.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0-65535, got ${args.port}`, EXIT.usage);
+    const retentionSeconds = Number(args["retention-interval"]);
+    if (!(retentionSeconds >= 1))
+      return fail(`--retention-interval must be at least 1 second, got ${args["retention-interval"]}`, EXIT.usage);
     // Handlers go in before anything starts: a signal during startup (or the demo fill) waits for
     // startup to finish, then shuts down cleanly instead of killing the process mid-write.
     let starting: ReturnType<typeof serve> | undefined;
@@ -74,6 +83,8 @@ const serveCommand = defineCommand({
       demo: args.demo,
       publicTree: args["public-tree"],
       accessLog: args["access-log"],
+      ...(args["personal-data"] ? { personalDataConfig: args["personal-data"] } : {}),
+      retentionIntervalMs: retentionSeconds * 1000,
       env: process.env,
       print,
     });
@@ -153,7 +164,9 @@ const verifyCommand = defineCommand({
           results.push(result);
           if (!result.ok) failed = true;
           if (!args.json) {
-            if (result.ok) print(`OK   ${log}: ${result.entries} entries, ${result.checkpoints} checkpoints verified`);
+            const pruned = result.pruned?.map((r) => `${r.start}-${r.end - 1}`).join(", ");
+            const prunedNote = pruned ? ` (bodies of ${pruned} pruned by retention: checked by hash)` : "";
+            if (result.ok) print(`OK   ${log}: ${result.entries} entries, ${result.checkpoints} checkpoints verified${prunedNote}`);
             else
               print(
                 `FAIL ${log}: ${result.problem}${result.failedIndex === undefined ? "" : ` (first failing index: ${result.failedIndex})`}`,
@@ -215,7 +228,16 @@ const keysCommand = defineCommand({
 
 export const cli = defineCommand({
   meta: { name: "sealtrail", version: "0.1.0", description: "Immutable, verifiable audit log" },
-  subCommands: { serve: serveCommand, verify: verifyCommand, keys: keysCommand, query: queryCommand },
+  subCommands: {
+    serve: serveCommand,
+    verify: verifyCommand,
+    keys: keysCommand,
+    query: queryCommand,
+    erase: eraseCommand,
+    retention: retentionCommand,
+    hold: holdCommand,
+    prune: pruneCommand,
+  },
 });
 
 export function main(): void {

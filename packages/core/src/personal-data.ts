@@ -13,6 +13,8 @@ import type { EventDraft } from "./event.js";
 
 /** What every read path shows in place of a value whose key was destroyed. */
 export const ERASED = "[erased]";
+/** Shown for an envelope whose key exists but which does not authenticate (altered or foreign). */
+export const UNREADABLE = "[unreadable]";
 
 /** `sealtrail-enc:1:<kid>:<iv>:<ciphertext>`; iv and ciphertext are unpadded base64url. */
 export const ENVELOPE_PREFIX = "sealtrail-enc:1:";

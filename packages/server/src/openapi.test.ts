@@ -19,7 +19,7 @@ import {
 import { problemFor } from "./problem.js";
 import { ENV_ADMIN_KEY, event, events, type Harness, heldSigner, type RequestOptions, startHarness, testSigner } from "./test-harness.js";
 
-const METHODS: readonly HttpMethod[] = ["get", "post", "delete"];
+const METHODS: readonly HttpMethod[] = ["get", "post", "put", "delete"];
 
 interface DocumentedOperation {
   readonly method: HttpMethod;

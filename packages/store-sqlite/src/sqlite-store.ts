@@ -87,8 +87,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     maxRow: db.prepare<[bigint, bigint, bigint], { r: number | null }>(
       "SELECT max(rowid) - ? AS r FROM entries WHERE rowid BETWEEN ? AND ?",
     ),
-    // Retention may prune the newest entries of a quiet log, never their level-0 hashes.
-    maxLeaf: db.prepare<[number], { r: number | null }>("SELECT max(idx) AS r FROM tree_hashes WHERE log_id = ? AND level = 0"),
+    // Retention may prune the newest entries of a quiet log: the prune ledger (append-only) still
+    // counts them. A few rows per log; an entry deleted without a ledger row still shrinks the log.
+    maxPruned: db.prepare<[number], { r: number | null }>("SELECT max(end_idx) AS r FROM pruned_ranges WHERE log_id = ?"),
     insertEntry: db.prepare<[bigint, number, string, Uint8Array]>(
       "INSERT INTO entries (rowid, log_id, event_id, leaf) VALUES (?, ?, ?, ?)",
     ),
@@ -128,8 +129,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const sizeOf = (id: number): number => {
     const base = rowBase(id);
     const row = stmt.maxRow.get(base, base, base + BigInt(ROWS_PER_LOG - 1));
-    const leaf = stmt.maxLeaf.get(id);
-    return Math.max(row?.r ?? -1, leaf?.r ?? -1) + 1;
+    return Math.max(row?.r == null ? 0 : row.r + 1, stmt.maxPruned.get(id)?.r ?? 0);
   };
   const summary = (row: { id: number; name: string; created_at: string }): LogSummary => ({
     name: row.name,
