@@ -90,7 +90,8 @@ export function createSqliteRetention(
       stmt.insertRange.run(logId, range.start, range.end, at);
       const from = base + BigInt(range.start);
       const to = base + BigInt(range.end);
-      for (const entry of stmt.entries.iterate(base, from, to) as IterableIterator<{ idx: number; leaf: Buffer }>) {
+      // Read first: better-sqlite3 runs no other statement while one iterates. Ranges are chunked by the caller.
+      for (const entry of stmt.entries.all(base, from, to)) {
         const seq = seqOf.get(entry.idx);
         if (seq === undefined) continue;
         const fields = fieldsOfLeaf(entry.leaf);
