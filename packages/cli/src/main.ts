@@ -137,6 +137,8 @@ const verifyCommand = defineCommand({
           print(
             `   ${report.entriesChecked} entries and ${report.tilesChecked} tiles re-hashed; ${report.inclusionProofsChecked} inclusion and ${report.consistencyProofsChecked} consistency proofs verified`,
           );
+          if (report.bundlesPruned > 0)
+            print(`   ${report.bundlesPruned} entry bundles answered 410 Gone (pruned by retention): checked by their hashes only`);
           if (report.consistentWithPrevious !== undefined)
             print(`   consistent with the previously verified checkpoint of size ${report.consistentWithPrevious}`);
           if (!report.keyPinned) print("   note: the verifier key came from the server itself; pin it with --verifier-key");
