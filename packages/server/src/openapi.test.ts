@@ -734,6 +734,12 @@ describe("real answers match the document", () => {
         pruned: unknown[];
       };
       assert.ok(page.pruned.length > 0);
+      const stats = (await check("get", "/v1/logs/{log}/stats", await get(`/v1/logs/${LOG}/stats`), 200)) as {
+        total: number;
+        pruned: unknown[];
+      };
+      assert.equal(stats.total, 30, "only the held events are left to count");
+      assert.ok(stats.pruned.length > 0);
     } finally {
       await c.close();
       await personalData.close();

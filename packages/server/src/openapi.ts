@@ -535,6 +535,11 @@ const schemas: Record<string, JsonSchema> = {
     dependentRequired: { groupBy: ["groups"], groups: ["groupBy"] },
     properties: {
       total: { type: "integer", minimum: 0 },
+      pruned: {
+        type: "array",
+        items: schema("PrunedRange"),
+        description: "Present when retention pruned part of the log: those events are no longer counted.",
+      },
       groupBy: { enum: ["action", "actor", "outcome", "hour", "day"] },
       groups: {
         type: "array",

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { generateSignerKey, parseSignerKey, parseVerifierKey } from "@sealtrail/core";
+import { auditLog, LogEngine, originSigner } from "@sealtrail/engine";
 import { batchOf } from "@sealtrail/store-testkit";
 import Database from "better-sqlite3";
 import { createSqliteStore } from "./sqlite-store.js";
@@ -37,6 +39,54 @@ describe("SQLite prune ledger (migration 5)", () => {
       }
     } finally {
       await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the offline audit verifies a pruned log by its hashes, reports the ranges, and fails on any other missing entry", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sealtrail-ledger-"));
+    const path = join(dir, "log.db");
+    const signer = parseSignerKey(await generateSignerKey("audit.test"));
+    const origin = "audit.test/acme";
+    const verifiers = [parseVerifierKey((await originSigner(signer, origin)).verifierKey)];
+    try {
+      const engine = await LogEngine.open({ store: createSqliteStore({ path }), signer, originPrefix: "audit.test" });
+      const event = (i: number) => ({ action: "a.b", occurredAt: "2026-11-27T12:00:00Z", actor: { type: "user", id: `u_${i}` } });
+      await engine.append(
+        "acme",
+        Array.from({ length: 600 }, (_, i) => event(i)),
+      );
+      await engine.close();
+      const store = createSqliteStore({ path });
+      await store.pruneEntries(
+        "acme",
+        [
+          { start: 0, end: 300 },
+          { start: 400, end: 410 },
+        ],
+        "2026-11-27T13:00:00Z",
+      );
+      const result = await auditLog(store, "acme", { verifiers, origin });
+      assert.equal(result.ok, true, result.problem);
+      assert.deepEqual(
+        result.pruned?.map((r) => [r.start, r.end]),
+        [
+          [0, 300],
+          [400, 410],
+        ],
+      );
+      await store.close();
+      const db = new Database(path);
+      db.exec("DROP TRIGGER entries_no_delete");
+      db.prepare("DELETE FROM entries WHERE rowid = ?").run(ROW(1, 450));
+      db.close();
+      const reopened = createSqliteStore({ path, readonly: true });
+      const failed = await auditLog(reopened, "acme", { verifiers, origin });
+      await reopened.close();
+      assert.equal(failed.ok, false);
+      assert.equal(failed.failedIndex, 450);
+      assert.match(failed.problem ?? "", /entry 450 is missing/);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

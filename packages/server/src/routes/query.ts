@@ -81,7 +81,7 @@ export function queryRoutes(app: App, ctx: RouteContext): void {
     const total = await queries.count({ logs: [log], filter });
     const groups = groupBy ? await queries.group({ logs: [log], filter, groupBy, limit }) : undefined;
     await ctx.onViewerRead?.(c, { route: "stats", log });
-    return c.json({ total, ...(groupBy ? { groupBy, groups } : {}) });
+    return c.json({ total, ...(await prunedRanges(ctx, log)), ...(groupBy ? { groupBy, groups } : {}) });
   });
 
   app.get("/v1/events", async (c) => {
