@@ -259,6 +259,8 @@ export class LogEngine {
     });
     if (drafts.length === 0) return [];
     const protectedDrafts = this.#protect ? await this.#protect(log, drafts, pointers) : drafts;
+    // Closed while protecting: nothing would flush this unit any more.
+    if (this.#closed) throw new StoreError("engine_closed", "the log engine is closed");
     return new Promise<AppendedEvent[]>((resolve, reject) => {
       this.#queue.push({ log, drafts: protectedDrafts, pointers, resolve, reject });
       this.#scheduleFlush();
