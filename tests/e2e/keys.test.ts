@@ -262,8 +262,14 @@ describe("sealtrail keys --data, offline", { timeout: 60_000 }, () => {
       );
       for (const e of offline) {
         assert.equal(e.actor.type, "operator");
-        assert.equal(e.actor.name, "sealtrail keys --data");
-        assert.deepEqual(e.context, { userAgent: "sealtrail-cli (offline --data)" });
+        // The leaf holds personal values encrypted (docs/personal-data.md); the event API reveals them.
+        assert.match(e.actor.name ?? "", /^sealtrail-enc:1:/);
+        const id = (e as unknown as { id: string }).id;
+        const revealed = (await (await request(server.url, `/v1/logs/sealtrail-system/events/${id}`, ADMIN)).json()) as {
+          event: { actor: Record<string, string>; context?: Record<string, string> };
+        };
+        assert.equal(revealed.event.actor.name, "sealtrail keys --data");
+        assert.deepEqual(revealed.event.context, { userAgent: "sealtrail-cli (offline --data)" });
       }
     } finally {
       await stop(server);

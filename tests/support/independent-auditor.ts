@@ -499,6 +499,11 @@ export interface AuditReport {
   readonly tiles: number;
   readonly bundles: number;
   readonly entries: number;
+  /**
+   * Entry bundles answered 410 Gone: Sealtrail's retention pruned entries of them (docs/retention.md).
+   * Their level-0 hashes were still checked against the root; only the bodies are gone.
+   */
+  readonly prunedBundles: readonly number[];
   readonly inclusionProofs: number;
   readonly consistencyProofs: number;
   readonly refusals: number;
@@ -674,9 +679,22 @@ export async function auditLog(options: AuditOptions): Promise<AuditReport> {
   // 3. Entry bundles.
   let bundles = 0;
   let entries = 0;
+  const prunedBundles: number[] = [];
+  let prunedEntries = 0;
   await mapLimit(layout[0] ? tilesOf(layout[0]) : [], concurrency, async ({ index, width }) => {
     const path = `${logPath}/${tilePath("entries", index, width)}`;
     const reply = await http.get(path);
+    // Pruned by retention: a 410 Gone problem (RFC 9457) that says so, never tile data or an empty 200.
+    if (reply.status === 410) {
+      if (!reply.contentType.startsWith("application/problem+json")) fail("entry-bundle", `GET ${path}: 410 is ${reply.contentType}`);
+      const problem = JSON.parse(reply.body.toString("utf8")) as { status?: unknown; detail?: unknown };
+      if (problem.status !== 410 || typeof problem.detail !== "string" || !/pruned/.test(problem.detail)) {
+        fail("entry-bundle", `GET ${path}: 410 without a problem body that names the pruning`);
+      }
+      prunedBundles.push(index);
+      prunedEntries += width;
+      return;
+    }
     if (reply.status !== 200) fail("entry-bundle", `GET ${path} answered ${reply.status}`);
     if (!reply.contentType.startsWith("application/octet-stream")) fail("entry-bundle", `GET ${path} is ${reply.contentType}`);
     if (!reply.contentEncoding) warnings.push("tlog-tiles SHOULD: entry bundles are not compressed at the HTTP layer (asked for gzip)");
@@ -696,7 +714,8 @@ export async function auditLog(options: AuditOptions): Promise<AuditReport> {
     bundles++;
     entries += bundle.length;
   });
-  if (entries !== size) fail("entry-bundle", `bundles hold ${entries} entries for a tree of ${size}`);
+  if (entries + prunedEntries !== size)
+    fail("entry-bundle", `bundles hold ${entries} entries (+${prunedEntries} pruned) for a tree of ${size}`);
 
   // 4. Sampled proofs from the JSON API (Sealtrail contract, DESIGN §4), checked against the tiles.
   const random = sampler(size * 2654435761);
@@ -810,6 +829,7 @@ export async function auditLog(options: AuditOptions): Promise<AuditReport> {
     tiles,
     bundles,
     entries,
+    prunedBundles: prunedBundles.sort((a, b) => a - b),
     inclusionProofs,
     consistencyProofs,
     refusals,

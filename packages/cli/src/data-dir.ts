@@ -6,11 +6,18 @@ export interface DataDir {
   readonly path: string;
   readonly databasePath: string;
   readonly signingKeyPath: string;
+  /** Crypto-shredding data keys: a database of their own, never inside the log database. */
+  readonly keyStorePath: string;
 }
 
 export function dataDir(path: string): DataDir {
   const root = resolve(path);
-  return { path: root, databasePath: join(root, "sealtrail.db"), signingKeyPath: join(root, "signing-key") };
+  return {
+    path: root,
+    databasePath: join(root, "sealtrail.db"),
+    signingKeyPath: join(root, "signing-key"),
+    keyStorePath: join(root, "keys.db"),
+  };
 }
 
 /** Creates the data directory readable by its owner only. */

@@ -6,6 +6,7 @@ import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand } from "citty";
 import { dataDir, loadSigner } from "./data-dir.js";
 import { QueryCommandError } from "./query-command.js";
+import { openPersonalDataReader } from "./server-parts.js";
 
 type Format = "evidence" | "csv" | "jsonl";
 
@@ -73,6 +74,8 @@ async function exportRows(
   const dir = dataDir(options.data as string);
   if (!existsSync(dir.databasePath)) throw new QueryCommandError(`no Sealtrail database in ${dir.path}`, 2);
   const store = createSqliteStore({ path: dir.databasePath, readonly: true });
+  // Personal values are decrypted through the data directory's key store ([erased] once erased).
+  const personalData = openPersonalDataReader(dir);
   try {
     const queries = new EventQueries({ store, hasLog: async (log) => (await store.getLog(log)) !== undefined });
     const filter = parseQuery(options.q);
@@ -83,7 +86,12 @@ async function exportRows(
     let cursor: string | undefined;
     do {
       const page = await queries.query({ logs: [options.log], filter, order: "asc", limit: 1000, ...(cursor ? { cursor } : {}) });
-      await write(page.events.map((row) => (options.format === "csv" ? csvRow(row) : jsonLine(row)) + newline).join(""));
+      let text = "";
+      for (const row of page.events) {
+        const shown = { ...row, event: await personalData.reveal(row.event) };
+        text += (options.format === "csv" ? csvRow(shown) : jsonLine(shown)) + newline;
+      }
+      await write(text);
       count += page.events.length;
       cursor = page.nextCursor ?? undefined;
     } while (cursor);

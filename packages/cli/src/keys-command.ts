@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { ConfigError } from "@sealtrail/core";
-import { LogEngine } from "@sealtrail/engine";
 import { Authenticator, createApp, type PublicApiKey, publicApiKey } from "@sealtrail/server";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand } from "citty";
 import { acquireLock, dataDir, loadSigner } from "./data-dir.js";
+import { openServerParts } from "./server-parts.js";
 
 /**
  * `sealtrail keys create|list|revoke`: API key management, against a running server (--url, as an
@@ -46,9 +46,9 @@ interface ProblemJson {
   errors?: { pointer?: string; parameter?: string; detail: string }[];
 }
 
-type Call = (method: string, path: string, body?: unknown) => Promise<Response>;
+export type Call = (method: string, path: string, body?: unknown) => Promise<Response>;
 
-class CommandFailure extends Error {
+export class CommandFailure extends Error {
   constructor(
     message: string,
     readonly exitCode: number,
@@ -57,7 +57,7 @@ class CommandFailure extends Error {
   }
 }
 
-const target = {
+export const target = {
   url: { type: "string", description: "Server URL (default: $SEALTRAIL_URL)" },
   key: { type: "string", description: "Admin API key for --url (default: $SEALTRAIL_KEY)" },
   data: { type: "string", description: "Work offline on this data directory instead (no server running)" },
@@ -70,7 +70,7 @@ interface TargetArgs {
   data?: string;
 }
 
-function remoteUrl(args: TargetArgs): string | undefined {
+export function remoteUrl(args: TargetArgs): string | undefined {
   if (args.url && args.data) throw new CommandFailure("use either --url or --data, not both", EXIT.usage);
   if (args.data) return undefined;
   const url = args.url ?? process.env.SEALTRAIL_URL;
@@ -78,7 +78,7 @@ function remoteUrl(args: TargetArgs): string | undefined {
   return url.replace(/\/+$/, "");
 }
 
-function remoteCall(url: string, args: TargetArgs): Call {
+export function remoteCall(url: string, args: TargetArgs): Call {
   const key = args.key ?? process.env.SEALTRAIL_KEY;
   if (!key) throw new CommandFailure("an admin key is required with --url: --key KEY or SEALTRAIL_KEY", EXIT.usage);
   return (method, path, body) =>
@@ -99,7 +99,7 @@ function databaseOf(path: string) {
 }
 
 /** Runs `work` against the server's HTTP handler in-process, holding the data-directory lock. */
-async function offline<T>(path: string, work: (call: Call) => Promise<T>): Promise<T> {
+export async function offline<T>(path: string, work: (call: Call) => Promise<T>): Promise<T> {
   const dir = databaseOf(path);
   let release: () => void;
   try {
@@ -112,11 +112,8 @@ async function offline<T>(path: string, work: (call: Call) => Promise<T>): Promi
   }
   try {
     const signer = await loadSigner(dir, { keyName: "unused", create: false, env: process.env.SEALTRAIL_SIGNING_KEY });
-    const store = createSqliteStore({ path: dir.databasePath });
-    const engine = await LogEngine.open({ store, signer, originPrefix: signer.name }).catch(async (error: unknown) => {
-      await store.close();
-      throw error;
-    });
+    const parts = await openServerParts(dir, { signer });
+    const { store, engine, personalData } = parts;
     try {
       // A one-time admin credential that never leaves this process: whoever can open the data
       // directory is the operator, and the system log names them as such.
@@ -124,7 +121,7 @@ async function offline<T>(path: string, work: (call: Call) => Promise<T>): Promi
       const auth = new Authenticator(store, credential, {
         envAdminActor: { type: "operator", id: operatorName(), name: "sealtrail keys --data" },
       });
-      const app = createApp({ engine, auth });
+      const app = createApp({ engine, auth, personalData });
       return await work(async (method, path, body) =>
         app.request(path, {
           method,
@@ -137,7 +134,7 @@ async function offline<T>(path: string, work: (call: Call) => Promise<T>): Promi
         }),
       );
     } finally {
-      await engine.close();
+      await parts.close();
     }
   } finally {
     release();
@@ -153,7 +150,7 @@ function operatorName(): string {
 }
 
 /** Reads a JSON answer, or fails with the problem's detail and an exit code for its status. */
-async function expectJson<T>(response: Response, status: number): Promise<T> {
+export async function expectJson<T>(response: Response, status: number): Promise<T> {
   const text = await response.text();
   if (response.status === status) return (status === 204 ? undefined : JSON.parse(text)) as T;
   let problem: ProblemJson = {};

@@ -4,6 +4,7 @@ import { auditLog, originSigner } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand, runMain } from "citty";
 import { verifyAgainst } from "./against-command.js";
+import { eraseCommand, holdCommand, pruneCommand, retentionCommand } from "./compliance-command.js";
 import { dataDir, loadSigner } from "./data-dir.js";
 import { describeEvidence, exportCommand, verifyBundleFile } from "./export-command.js";
 import { keysSubCommandRan, keysSubCommands } from "./keys-command.js";
@@ -52,6 +53,11 @@ const serveCommand = defineCommand({
       description: "Publish each log's checkpoints to dir:/path, git:/path or s3://bucket/prefix (repeatable)",
     },
     "anchor-interval": { type: "string", description: "Seconds between anchor publications", default: "60" },
+    "personal-data": {
+      type: "string",
+      description: "Personal-data configuration (JSON, docs/personal-data.md); default: DESIGN §7 fields",
+    },
+    "retention-interval": { type: "string", description: "Seconds between runs of the retention job", default: "3600" },
   },
   async run({ args, rawArgs }) {
     const port = Number(args.port);
@@ -63,6 +69,9 @@ const serveCommand = defineCommand({
     const anchors = rawArgs.flatMap((arg, i) =>
       arg === "--anchor" && rawArgs[i + 1] !== undefined ? [rawArgs[i + 1] as string] : arg.startsWith("--anchor=") ? [arg.slice(9)] : [],
     );
+    const retentionSeconds = Number(args["retention-interval"]);
+    if (!(retentionSeconds >= 1))
+      return fail(`--retention-interval must be at least 1 second, got ${args["retention-interval"]}`, EXIT.usage);
     // Handlers go in before anything starts: a signal during startup (or the demo fill) waits for
     // startup to finish, then shuts down cleanly instead of killing the process mid-write.
     let starting: ReturnType<typeof serve> | undefined;
@@ -90,6 +99,8 @@ const serveCommand = defineCommand({
       accessLog: args["access-log"],
       anchors,
       anchorIntervalMs: anchorSeconds * 1000,
+      ...(args["personal-data"] ? { personalDataConfig: args["personal-data"] } : {}),
+      retentionIntervalMs: retentionSeconds * 1000,
       env: process.env,
       print,
     });
@@ -173,6 +184,8 @@ const verifyCommand = defineCommand({
           print(
             `   ${report.entriesChecked} entries and ${report.tilesChecked} tiles re-hashed; ${report.inclusionProofsChecked} inclusion and ${report.consistencyProofsChecked} consistency proofs verified`,
           );
+          if (report.bundlesPruned > 0)
+            print(`   ${report.bundlesPruned} entry bundles answered 410 Gone (pruned by retention): checked by their hashes only`);
           if (report.consistentWithPrevious !== undefined)
             print(`   consistent with the previously verified checkpoint of size ${report.consistentWithPrevious}`);
           if (!report.keyPinned) print("   note: the verifier key came from the server itself; pin it with --verifier-key");
@@ -200,7 +213,9 @@ const verifyCommand = defineCommand({
           results.push(result);
           if (!result.ok) failed = true;
           if (!args.json) {
-            if (result.ok) print(`OK   ${log}: ${result.entries} entries, ${result.checkpoints} checkpoints verified`);
+            const pruned = result.pruned?.map((r) => `${r.start}-${r.end - 1}`).join(", ");
+            const prunedNote = pruned ? ` (bodies of ${pruned} pruned by retention: checked by hash)` : "";
+            if (result.ok) print(`OK   ${log}: ${result.entries} entries, ${result.checkpoints} checkpoints verified${prunedNote}`);
             else
               print(
                 `FAIL ${log}: ${result.problem}${result.failedIndex === undefined ? "" : ` (first failing index: ${result.failedIndex})`}`,
@@ -262,7 +277,17 @@ const keysCommand = defineCommand({
 
 export const cli = defineCommand({
   meta: { name: "sealtrail", version: "0.1.0", description: "Immutable, verifiable audit log" },
-  subCommands: { serve: serveCommand, verify: verifyCommand, keys: keysCommand, query: queryCommand, export: exportCommand },
+  subCommands: {
+    serve: serveCommand,
+    verify: verifyCommand,
+    keys: keysCommand,
+    query: queryCommand,
+    erase: eraseCommand,
+    retention: retentionCommand,
+    hold: holdCommand,
+    prune: pruneCommand,
+    export: exportCommand,
+  },
 });
 
 export function main(): void {

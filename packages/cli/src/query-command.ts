@@ -5,6 +5,7 @@ import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand } from "citty";
 import { dataDir } from "./data-dir.js";
 import { csvHeader, csvRow, jsonLine, type Row, tableHeader, tableRow } from "./event-format.js";
+import { openPersonalDataReader } from "./server-parts.js";
 
 export interface QueryOutput {
   print(line: string): void;
@@ -128,6 +129,9 @@ export const queryCommand = defineCommand({
         const dir = dataDir(args.data);
         if (!existsSync(dir.databasePath)) throw new QueryCommandError(`no Sealtrail database in ${dir.path}`, 2);
         const store = createSqliteStore({ path: dir.databasePath, readonly: true });
+        // Personal values are decrypted through the data directory's key store ([erased] once erased).
+        const personalData = openPersonalDataReader(dir);
+        const reveal = async (row: Row): Promise<Row> => ({ ...row, event: await personalData.reveal(row.event) });
         try {
           const queries = new EventQueries({ store, hasLog: async (log) => (await store.getLog(log)) !== undefined });
           const filter = parseQuery(q);
@@ -142,7 +146,7 @@ export const queryCommand = defineCommand({
               limit: Math.min(1000, limit - printed),
               ...(cursor ? { cursor } : {}),
             });
-            for (const row of page.events) show(row);
+            for (const row of page.events) show(await reveal(row));
             printed += page.events.length;
             cursor = page.nextCursor ?? undefined;
           } while (cursor && printed < limit);
@@ -155,7 +159,7 @@ export const queryCommand = defineCommand({
                 const entries = await store.readEntries(args.log, next, Math.min(1000, size - next));
                 for (const entry of entries) {
                   const event = eventOf(entry);
-                  if (matchesFilter(event, filter)) show({ log: args.log, index: entry.index, event });
+                  if (matchesFilter(event, filter)) show(await reveal({ log: args.log, index: entry.index, event }));
                 }
                 next += entries.length;
                 if (entries.length === 0) break;
@@ -165,6 +169,7 @@ export const queryCommand = defineCommand({
           }
         } finally {
           await store.close();
+          await personalData.close();
         }
         return;
       }

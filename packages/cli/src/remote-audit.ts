@@ -40,6 +40,8 @@ export interface RemoteAuditReport {
   readonly verifierKey: string;
   readonly keyPinned: boolean;
   readonly entriesChecked: number;
+  /** Entry bundles the server answered 410 Gone (retention pruned some of their entries): checked by hash only. */
+  readonly bundlesPruned: number;
   readonly tilesChecked: number;
   readonly inclusionProofsChecked: number;
   readonly consistencyProofsChecked: number;
@@ -66,6 +68,19 @@ class Fetcher {
   }
   async json<T>(path: string): Promise<T> {
     return (await (await this.get(path)).json()) as T;
+  }
+}
+
+/**
+ * An entry bundle, or "pruned" when the server answers 410 Gone (retention removed entries of it,
+ * docs/retention.md): its level-0 hashes still chain into the verified root, its bodies are gone.
+ */
+async function bundleOrPruned(http: Fetcher, path: string): Promise<Uint8Array | "pruned"> {
+  try {
+    return await http.bytes(path);
+  } catch (error) {
+    if (error instanceof AuditHttpError && error.status === 410) return "pruned";
+    throw error;
   }
 }
 
@@ -109,14 +124,19 @@ export async function auditRemoteLog(options: RemoteAuditOptions): Promise<Remot
   const upper: Hash[][] = [];
   let tilesChecked = 0;
   let entriesChecked = 0;
+  let bundlesPruned = 0;
   const tileCount = Math.ceil(size / TILE_WIDTH);
   for (let n = 0; n < tileCount; n++) {
     const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
     const tileHashes = splitTile(await http.bytes(`${logPath}/${tilePath({ level: 0, index: n, width })}`), width);
     tilesChecked++;
     let hashes = tileHashes;
-    if (!options.tilesOnly) {
-      const entries = decodeEntryBundle(await http.bytes(`${logPath}/${tilePath({ level: "entries", index: n, width })}`));
+    const bundle = options.tilesOnly
+      ? undefined
+      : await bundleOrPruned(http, `${logPath}/${tilePath({ level: "entries", index: n, width })}`);
+    if (bundle === "pruned") bundlesPruned++;
+    else if (bundle) {
+      const entries = decodeEntryBundle(bundle);
       if (entries.length !== width)
         throw new VerificationError("invalid_bundle", `entry bundle ${n} has ${entries.length} entries, expected ${width}`);
       hashes = entries.map((entry, i) => {
@@ -205,6 +225,7 @@ export async function auditRemoteLog(options: RemoteAuditOptions): Promise<Remot
     verifierKey,
     keyPinned: options.verifierKey !== undefined,
     entriesChecked,
+    bundlesPruned,
     tilesChecked,
     inclusionProofsChecked,
     consistencyProofsChecked,

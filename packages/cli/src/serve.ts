@@ -1,10 +1,18 @@
 import { join } from "node:path";
 import { parseAnchorTarget, startAnchoring } from "@sealtrail/anchor";
-import { LogEngine } from "@sealtrail/engine";
-import { Authenticator, createApp, ensureAdminKey, listen, loadViewerTokenSecret } from "@sealtrail/server";
-import { createSqliteStore } from "@sealtrail/store-sqlite";
+import {
+  Authenticator,
+  createApp,
+  ensureAdminKey,
+  listen,
+  loadViewerTokenSecret,
+  type RecordAction,
+  RetentionService,
+  SystemLog,
+} from "@sealtrail/server";
 import { acquireLock, dataDir, ensureDataDir, loadSigner } from "./data-dir.js";
 import { demoEvents } from "./demo.js";
+import { loadPersonalDataConfig, openServerParts } from "./server-parts.js";
 
 export interface ServeOptions {
   readonly data: string;
@@ -17,6 +25,10 @@ export interface ServeOptions {
   /** `dir:/path`, `git:/path` or `s3://bucket/prefix?…` targets for each log's checkpoints. */
   readonly anchors?: readonly string[];
   readonly anchorIntervalMs?: number;
+  /** A personal-data configuration file (JSON); default: DESIGN §7's personal fields. */
+  readonly personalDataConfig?: string;
+  /** How often the retention job runs (default hourly). */
+  readonly retentionIntervalMs?: number;
   readonly env: NodeJS.ProcessEnv;
   readonly print: (line: string) => void;
 }
@@ -35,9 +47,10 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   const releaseLock = acquireLock(dir);
   const signer = await loadSigner(dir, { keyName: options.originPrefix, create: true, env: options.env.SEALTRAIL_SIGNING_KEY });
   const viewerTokenSecret = loadViewerTokenSecret(join(dir.path, "viewer-token-secret"), { create: true });
-  const store = createSqliteStore({ path: dir.databasePath });
+  const personalDataConfig = loadPersonalDataConfig(options.personalDataConfig);
   // The origin prefix is the signing key's name: fixed when the key is made, so origins never drift.
-  const engine = await LogEngine.open({ store, signer, originPrefix: signer.name });
+  const parts = await openServerParts(dir, { signer, ...(personalDataConfig ? { personalData: personalDataConfig } : {}) });
+  const { store, engine, personalData } = parts;
   const envAdminKey = options.env.SEALTRAIL_ADMIN_KEY || undefined;
   const { generated } = await ensureAdminKey(store, envAdminKey);
   // Shown as soon as it exists: if anything later fails (a port in use), the key is not lost.
@@ -54,10 +67,17 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
       options.print(`demo: wrote ${count} events to log "${tenant}"`);
     }
   }
+  const retention = new RetentionService({ engine });
+  const systemLog = new SystemLog({ engine });
+  // The job's own events name it as their actor: no person asked for them.
+  const recordJob: RecordAction = (action, details) =>
+    systemLog.recordEvent(action, { ...details, actor: { type: "service", id: "retention-job" } });
   const app = createApp({
     engine,
     auth: new Authenticator(store, envAdminKey, { viewerTokenSecret }),
     publicTree: options.publicTree,
+    personalData,
+    retention,
     ...(options.accessLog ? { onRequest: (r) => options.print(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(1)}ms`) } : {}),
   });
   const server = await listen(app, { host: options.host, port: options.port });
@@ -81,13 +101,15 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   if (!generated && !envAdminKey) banner.push("  admin key:    the one printed on first start (or set SEALTRAIL_ADMIN_KEY)");
   if (options.demo) banner.push(`  try:          curl -H "Authorization: Bearer <admin key>" ${server.url}/v1/logs/acme`);
   options.print(banner.join("\n"));
+  retention.start(options.retentionIntervalMs ?? 3_600_000, recordJob);
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       await server.close();
       // The final checkpoint engine.close signs is published at the next start.
       await anchoring?.stop();
-      await engine.close();
+      await retention.stop();
+      await parts.close();
       releaseLock();
     })();
     return stopping;

@@ -1,6 +1,7 @@
 import { utf8 } from "./bytes.js";
 import { canonicalJson, type JsonValue } from "./canonical-json.js";
 import { type FieldProblem, InputError, pointerChild } from "./errors.js";
+import { isEnvelope } from "./personal-data.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
 export type Outcome = "success" | "failure" | "denied";
@@ -113,7 +114,7 @@ function checkString(
   value: unknown,
   pointer: string,
   out: Collector,
-  rule: { required?: boolean; max: number; pattern?: RegExp; patternText?: string },
+  rule: { required?: boolean; max: number; pattern?: RegExp; patternText?: string; envelope?: boolean },
 ): string | undefined {
   if (value === undefined) {
     if (rule.required) out.add(pointer, "is required");
@@ -127,6 +128,8 @@ function checkString(
     out.add(pointer, "must not be empty");
     return undefined;
   }
+  // A personal value as stored: encrypted (docs/personal-data.md). Its plaintext was checked before.
+  if (rule.envelope && isEnvelope(value)) return value;
   if (value.length > rule.max) {
     out.add(pointer, `must be at most ${rule.max} characters, got ${value.length}`);
     return undefined;
@@ -279,17 +282,17 @@ function collectEvent(input: unknown, base: string, out: Collector): EventDraft 
       const c = input.context;
       const cp = at("context");
       checkKeys(c, CONTEXT_KEYS, cp, out);
-      const ip = checkString(c.ip, pointerChild(cp, "ip"), out, { max: 64 });
-      if (ip !== undefined && !isIpAddress(ip)) out.add(pointerChild(cp, "ip"), "must be an IPv4 or IPv6 address");
+      const ip = checkString(c.ip, pointerChild(cp, "ip"), out, { max: 64, envelope: true });
+      if (ip !== undefined && !isEnvelope(ip) && !isIpAddress(ip)) out.add(pointerChild(cp, "ip"), "must be an IPv4 or IPv6 address");
       context = {};
       if (ip !== undefined) context.ip = ip;
-      const userAgent = checkString(c.userAgent, pointerChild(cp, "userAgent"), out, { max: 1024 });
+      const userAgent = checkString(c.userAgent, pointerChild(cp, "userAgent"), out, { max: 1024, envelope: true });
       if (userAgent !== undefined) context.userAgent = userAgent;
-      const requestId = checkString(c.requestId, pointerChild(cp, "requestId"), out, { max: 256 });
+      const requestId = checkString(c.requestId, pointerChild(cp, "requestId"), out, { max: 256, envelope: true });
       if (requestId !== undefined) context.requestId = requestId;
-      const sessionId = checkString(c.sessionId, pointerChild(cp, "sessionId"), out, { max: 256 });
+      const sessionId = checkString(c.sessionId, pointerChild(cp, "sessionId"), out, { max: 256, envelope: true });
       if (sessionId !== undefined) context.sessionId = sessionId;
-      const location = checkString(c.location, pointerChild(cp, "location"), out, { max: 256 });
+      const location = checkString(c.location, pointerChild(cp, "location"), out, { max: 256, envelope: true });
       if (location !== undefined) context.location = location;
     }
   }
@@ -340,12 +343,13 @@ function collectParty(
     patternText: "must be 1-64 characters of letters, digits, '_', '.', ':' or '-'",
   });
   const id = checkString(value.id, pointerChild(pointer, "id"), out, { required: true, max: 256 });
-  const name = checkString(value.name, pointerChild(pointer, "name"), out, { max: 256 });
+  const name = checkString(value.name, pointerChild(pointer, "name"), out, { max: 256, envelope: true });
   const party: Actor = { type: type ?? "", id: id ?? "" };
   if (name !== undefined) party.name = name;
   if (isActor) {
     const email = checkString(value.email, pointerChild(pointer, "email"), out, {
       max: 320,
+      envelope: true,
       pattern: EMAIL_PATTERN,
       patternText: "must be an email address",
     });

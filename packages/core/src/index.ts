@@ -11,6 +11,7 @@ export * from "./evidence-bundle.js";
 export * from "./log-name.js";
 export * from "./merkle.js";
 export * from "./note.js";
+export * from "./personal-data.js";
 export * from "./query.js";
 export * from "./query-filter.js";
 export * from "./query-language.js";

@@ -1,4 +1,5 @@
 import type { AuditEvent, Outcome } from "./event.js";
+import { isEnvelope } from "./personal-data.js";
 
 /**
  * A structured event filter: the one form every query path compiles to (the query language, the
@@ -75,12 +76,15 @@ export interface EventIndexFields {
 const MAX_INDEXED_METADATA_KEYS = 32;
 const MAX_INDEXED_VALUE_LENGTH = 256;
 
+/** An encrypted personal value is never indexed: not even its ciphertext (docs/personal-data.md). */
+const plain = (value: string | undefined): string | undefined => (value === undefined || isEnvelope(value) ? undefined : value);
+
 export function indexFieldsOf(event: AuditEvent): EventIndexFields {
   const metadata: { key: string; value?: string }[] = [];
-  const words: string[] = [event.action, event.actor.id, event.actor.name ?? "", event.actor.email ?? ""];
-  for (const target of event.targets) words.push(target.type, target.id, target.name ?? "");
+  const words: string[] = [event.action, event.actor.id, plain(event.actor.name) ?? "", plain(event.actor.email) ?? ""];
+  for (const target of event.targets) words.push(target.type, target.id, plain(target.name) ?? "");
   for (const [key, value] of Object.entries(event.metadata ?? {}).slice(0, MAX_INDEXED_METADATA_KEYS)) {
-    if (value === null || typeof value === "object") {
+    if (value === null || typeof value === "object" || isEnvelope(value)) {
       metadata.push({ key });
       continue;
     }
@@ -96,9 +100,9 @@ export function indexFieldsOf(event: AuditEvent): EventIndexFields {
     actorId: event.actor.id,
     outcome: event.outcome,
     targets: event.targets.map((t) => ({ type: t.type, id: t.id })),
-    ...(event.context?.ip === undefined ? {} : { ip: event.context.ip }),
-    ...(event.context?.requestId === undefined ? {} : { requestId: event.context.requestId }),
-    ...(event.context?.sessionId === undefined ? {} : { sessionId: event.context.sessionId }),
+    ...(plain(event.context?.ip) === undefined ? {} : { ip: event.context?.ip as string }),
+    ...(plain(event.context?.requestId) === undefined ? {} : { requestId: event.context?.requestId as string }),
+    ...(plain(event.context?.sessionId) === undefined ? {} : { sessionId: event.context?.sessionId as string }),
     metadata,
     text: words.filter((w) => w.length > 0).join(" "),
   };

@@ -8,13 +8,18 @@ import {
   openCheckpoint,
   TILE_HEIGHT,
 } from "@sealtrail/core";
-import type { LogStore, StoredCheckpoint } from "./store.js";
+import type { LogStore, PrunedRange, StoredCheckpoint } from "./store.js";
 
 export interface LogAuditResult {
   readonly log: string;
   readonly ok: boolean;
   readonly entries: number;
   readonly checkpoints: number;
+  /**
+   * Ranges whose entry bodies retention pruned (from the store's prune ledger): their stored leaf
+   * hashes are checked against the tree and the checkpoints, their bodies cannot be.
+   */
+  readonly pruned?: readonly PrunedRange[];
   /** The first entry index at which the log stops verifying, when it is an entry. */
   readonly failedIndex?: number;
   readonly problem?: string;
@@ -26,7 +31,8 @@ const CHUNK = 4096;
  * Audits one log straight from a store, the way `sealtrail verify --data` does: every leaf is
  * re-hashed from its stored bytes and must be canonical JSON, every stored tree hash must match
  * the recomputed tree, and every stored checkpoint must be correctly signed and match the root
- * recomputed at its size. Reports the first index that fails.
+ * recomputed at its size. Entries that retention pruned (and only those the prune ledger lists)
+ * are verified by their stored leaf hash alone and reported. Reports the first index that fails.
  */
 export async function auditLog(
   store: LogStore,
@@ -42,11 +48,20 @@ export async function auditLog(
     checkpoints.push(...page);
     after = (page[page.length - 1] as StoredCheckpoint).treeSize;
   }
+  const pruned = store.listPrunedRanges ? await store.listPrunedRanges(log) : [];
+  const prunedPart = pruned.length > 0 ? { pruned } : {};
+  let nextPruned = 0;
+  const isPruned = (index: number): boolean => {
+    while (nextPruned < pruned.length && (pruned[nextPruned] as PrunedRange).end <= index) nextPruned++;
+    const range = pruned[nextPruned];
+    return range !== undefined && range.start <= index;
+  };
   const fail = (problem: string, failedIndex?: number): LogAuditResult => ({
     log,
     ok: false,
     entries: size,
     checkpoints: checkpoints.length,
+    ...prunedPart,
     problem,
     ...(failedIndex === undefined ? {} : { failedIndex }),
   });
@@ -74,23 +89,31 @@ export async function auditLog(
     const count = Math.min(CHUNK, size - start);
     const entries = await store.readEntries(log, start, count);
     const leafHashes = await store.readHashes(log, 0, start, count);
+    let entryAt = 0;
     for (let i = 0; i < count; i++) {
       const index = start + i;
-      const entry = entries[i];
-      if (!entry || entry.index !== index) return fail(`entry ${index} is missing`, index);
-      const leafHash = hashLeaf(entry.leaf);
+      const entry = entries[entryAt];
       const storedHash = leafHashes[i];
-      if (!storedHash || !bytesEqual(storedHash, leafHash))
-        return fail(`entry ${index}: leaf bytes do not match the stored leaf hash`, index);
-      let text: string;
-      try {
-        text = fromUtf8(entry.leaf);
-      } catch {
-        return fail(`entry ${index}: leaf is not valid UTF-8`, index);
-      }
-      leafId = undefined;
-      if (!isCanonicalJson(text, readId)) return fail(`entry ${index}: leaf is not canonical JSON`, index);
-      if (leafId !== entry.id) return fail(`entry ${index}: stored id does not match the leaf`, index);
+      let leafHash: Uint8Array;
+      if (entry?.index === index) {
+        entryAt++;
+        leafHash = hashLeaf(entry.leaf);
+        if (!storedHash || !bytesEqual(storedHash, leafHash))
+          return fail(`entry ${index}: leaf bytes do not match the stored leaf hash`, index);
+        let text: string;
+        try {
+          text = fromUtf8(entry.leaf);
+        } catch {
+          return fail(`entry ${index}: leaf is not valid UTF-8`, index);
+        }
+        leafId = undefined;
+        if (!isCanonicalJson(text, readId)) return fail(`entry ${index}: leaf is not canonical JSON`, index);
+        if (leafId !== entry.id) return fail(`entry ${index}: stored id does not match the leaf`, index);
+      } else if (isPruned(index)) {
+        // Pruned by retention (recorded in the ledger): the body is gone, its hash must still fit the tree.
+        if (!storedHash) return fail(`entry ${index}: pruned, and its leaf hash is missing too`, index);
+        leafHash = storedHash;
+      } else return fail(`entry ${index} is missing`, index);
       range.append(leafHash, (height, nodeIndex, hash) => {
         if (height > 0 && height % TILE_HEIGHT === 0) expectedUpper.set(`${height / TILE_HEIGHT}/${nodeIndex}`, hash);
       });
@@ -112,5 +135,5 @@ export async function auditLog(
     }
   }
   if (nextCheckpoint !== checkpoints.length) return fail("a checkpoint does not match any stored tree size");
-  return { log, ok: true, entries: size, checkpoints: checkpoints.length };
+  return { log, ok: true, entries: size, checkpoints: checkpoints.length, ...prunedPart };
 }

@@ -34,6 +34,7 @@ import {
   validateEvent,
 } from "@sealtrail/core";
 import { eventOf } from "./queries.js";
+import { missingEntriesError } from "./retention.js";
 import type { AppendedEntry, LogAppend, LogStore, StoredCheckpoint, StoredEntry, StoredHash } from "./store.js";
 
 export interface EngineOptions {
@@ -46,6 +47,12 @@ export interface EngineOptions {
   /** Upper bound on events sequenced in one transaction. */
   readonly maxEventsPerCommit?: number;
   readonly now?: () => number;
+  /**
+   * Runs on validated events before they become leaves: crypto-shredding encrypts personal values
+   * here, so the leaf commits to the ciphertext (docs/personal-data.md). It must give the same
+   * output for the same event with a client id, or an idempotent retry would look like a conflict.
+   */
+  readonly protect?: (log: string, drafts: readonly EventDraft[], pointers: readonly string[]) => Promise<EventDraft[]>;
 }
 
 export interface AppendedEvent {
@@ -122,6 +129,7 @@ export class LogEngine {
   readonly #intervalMs: number;
   readonly #maxEvents: number;
   readonly #now: () => number;
+  readonly #protect: EngineOptions["protect"];
   readonly #logs = new Map<string, LogState>();
   readonly #logSigners = new Map<string, Promise<NoteSigner>>();
   readonly #listeners = new Map<string, Set<CommitListener>>();
@@ -143,6 +151,7 @@ export class LogEngine {
     this.#intervalMs = options.checkpointIntervalMs ?? DEFAULT_INTERVAL_MS;
     this.#maxEvents = options.maxEventsPerCommit ?? DEFAULT_MAX_EVENTS;
     this.#now = options.now ?? Date.now;
+    this.#protect = options.protect;
   }
 
   /** Opens an engine over a store, re-deriving every log's state from what the store holds. */
@@ -252,8 +261,11 @@ export class LogEngine {
       seen.set(draft.id, fingerprint);
     });
     if (drafts.length === 0) return [];
+    const protectedDrafts = this.#protect ? await this.#protect(log, drafts, pointers) : drafts;
+    // Closed while protecting: nothing would flush this unit any more.
+    if (this.#closed) throw new StoreError("engine_closed", "the log engine is closed");
     return new Promise<AppendedEvent[]>((resolve, reject) => {
-      this.#queue.push({ log, drafts, pointers, resolve, reject });
+      this.#queue.push({ log, drafts: protectedDrafts, pointers, resolve, reject });
       this.#scheduleFlush();
     });
   }
@@ -593,7 +605,7 @@ export class LogEngine {
     const size = await this.#publishedSize(log);
     if (!tileExists({ level: "entries", index, width }, size)) return undefined;
     const entries = await this.#store.readEntries(log, index * TILE_WIDTH, width);
-    if (entries.length !== width) throw new StoreError("store_inconsistent", `log ${log}: entry bundle ${index} is incomplete`);
+    if (entries.length !== width) throw await missingEntriesError(this.#store, log, index * TILE_WIDTH, width);
     return encodeEntryBundle(entries.map((e) => e.leaf));
   }
 

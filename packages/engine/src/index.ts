@@ -2,4 +2,5 @@ export * from "./audit.js";
 export * from "./engine.js";
 export * from "./evidence.js";
 export * from "./queries.js";
+export * from "./retention.js";
 export * from "./store.js";

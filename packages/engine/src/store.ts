@@ -94,7 +94,56 @@ export interface QueryableStore {
   groupEvents(query: Pick<EventQuery, "logs" | "filter"> & { groupBy: GroupBy; limit: number }): Promise<GroupCount[]>;
 }
 
-export interface LogStore extends Partial<QueryableStore> {
+/** A range of entries [start, end) whose bodies retention removed; their hashes stay in the tiles. */
+export interface PrunedRange {
+  readonly start: number;
+  readonly end: number;
+  readonly prunedAt: string;
+}
+
+/** A log's retention period; events older than it (by receivedAt) may be pruned. */
+export interface RetentionPolicy {
+  readonly log: string;
+  readonly days: number;
+  readonly updatedAt: string;
+}
+
+/** Suspends pruning of a whole log (no query) or of the events a query matches. */
+export interface LegalHold {
+  readonly id: string;
+  readonly log: string;
+  /** Query language text (docs/query-language.md); absent: the whole log is held. */
+  readonly query?: string;
+  readonly reason: string;
+  readonly createdAt: string;
+  readonly releasedAt?: string;
+}
+
+/**
+ * Retention (DESIGN §7), an optional capability. The only deletion a store ever makes: entry
+ * bodies and their query-index rows, and only for ranges first recorded in an append-only prune
+ * ledger, so the ledger says exactly what is gone and the database refuses any other delete.
+ * Tree hashes and checkpoints are never pruned: the tree keeps verifying. Contract cases:
+ * store-testkit `retentionCases`, skipped for a store without these methods.
+ */
+export interface RetentionStore {
+  /**
+   * In ONE transaction: records each range in the prune ledger, then deletes those entries and
+   * their query-index rows. Refuses a range beyond the log's size or overlapping a recorded one.
+   */
+  pruneEntries(log: string, ranges: readonly { start: number; end: number }[], at: string): Promise<void>;
+  /** The prune ledger of a log, in index order. */
+  listPrunedRanges(log: string): Promise<PrunedRange[]>;
+  /** Sets (days) or clears (undefined) a log's retention period; the log need not exist yet. */
+  setRetentionPolicy(log: string, days: number | undefined, at: string): Promise<void>;
+  listRetentionPolicies(): Promise<RetentionPolicy[]>;
+  insertLegalHold(hold: LegalHold): Promise<void>;
+  /** Marks a hold released (it stays listed); false if no such active hold. */
+  releaseLegalHold(id: string, at: string): Promise<boolean>;
+  listLegalHolds(): Promise<LegalHold[]>;
+}
+
+export interface LogStore extends Partial<QueryableStore>, Partial<RetentionStore> {
   /** Human-readable description for logs and errors (never includes credentials). */
   readonly description: string;
   listLogs(): Promise<LogSummary[]>;

@@ -1,10 +1,12 @@
-import { NotFoundError } from "@sealtrail/core";
+import { type AuditEvent, NotFoundError } from "@sealtrail/core";
 import type { LogEngine } from "@sealtrail/engine";
 import { Hono } from "hono";
 import type { Authenticator } from "./keys.js";
 import { OPENAPI } from "./openapi.js";
 import { problemResponse } from "./problem.js";
+import { RetentionService } from "./retention.js";
 import { createRouteContext, type Env } from "./route-context.js";
+import { complianceRoutes, type Eraser } from "./routes/compliance.js";
 import { evidenceRoutes } from "./routes/evidence.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { keysRoutes } from "./routes/keys.js";
@@ -23,6 +25,13 @@ export interface AppOptions {
   readonly maxBodyBytes?: number;
   /** Most events in one batch (default 1000). */
   readonly maxBatchEvents?: number;
+  /**
+   * Crypto-shredding (`createPersonalData` of @sealtrail/privacy, also given to the engine as its
+   * `protect` hook): read paths reveal personal values through it, `POST /v1/erasures` erases.
+   */
+  readonly personalData?: Eraser & { reveal<T extends AuditEvent>(event: T): Promise<T> };
+  /** The retention service, when the caller runs its periodic job (default: one for the routes only). */
+  readonly retention?: RetentionService;
   /** Called once per request with non-sensitive facts, for access logs. */
   readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
 }
@@ -47,7 +56,8 @@ export function createApp(options: AppOptions): Hono<Env> {
     options.onRequest?.({ method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: performance.now() - started });
   });
 
-  const ctx = createRouteContext({ engine, auth, publicTree, maxBody, maxBatch });
+  const reveal = options.personalData ? options.personalData.reveal.bind(options.personalData) : undefined;
+  const ctx = createRouteContext({ engine, auth, publicTree, maxBody, maxBatch, ...(reveal ? { reveal } : {}) });
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/openapi.json", (c) => c.json(OPENAPI));
   treeRoutes(app, ctx);
@@ -55,6 +65,10 @@ export function createApp(options: AppOptions): Hono<Env> {
   keysRoutes(app, ctx);
   queryRoutes(app, ctx);
   evidenceRoutes(app, ctx);
+  complianceRoutes(app, ctx, {
+    retention: options.retention ?? new RetentionService({ engine }),
+    ...(options.personalData ? { eraser: options.personalData } : {}),
+  });
 
   app.notFound(() => problemResponse(new NotFoundError("route_not_found", "no such route; see the API reference in the README")));
   app.onError((error) => problemResponse(error));

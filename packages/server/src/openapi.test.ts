@@ -2,8 +2,12 @@
 // route is served, and real answers (status, content type, headers, JSON bodies, SSE events) are
 // validated against the document's schemas with a JSON Schema 2020-12 validator.
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AuthError, InputError, NotFoundError, StoreError } from "@sealtrail/core";
+import { createPersonalData, createSqliteKeyStore } from "@sealtrail/privacy";
 import type { ValidateFunction } from "ajv";
 import ajv2020 from "ajv/dist/2020.js";
 import ajvFormats from "ajv-formats";
@@ -19,7 +23,7 @@ import {
 import { problemFor } from "./problem.js";
 import { ENV_ADMIN_KEY, event, events, type Harness, heldSigner, type RequestOptions, startHarness, testSigner } from "./test-harness.js";
 
-const METHODS: readonly HttpMethod[] = ["get", "post", "delete"];
+const METHODS: readonly HttpMethod[] = ["get", "post", "put", "delete"];
 
 interface DocumentedOperation {
   readonly method: HttpMethod;
@@ -659,6 +663,103 @@ describe("real answers match the document", () => {
     await check("post", tokens, await post(tokens, { log: LOG, actor: "x".repeat(70_000) }), 413);
     await check("post", tokens, await post(tokens, "{}", { headers: { "content-type": "text/plain" } }), 415);
     await check("post", tokens, await post(tokens, { log: LOG, ttlSeconds: 0 }), 422);
+  });
+
+  it("compliance: erasure, retention, legal holds, pruning, and what pruned ranges answer", async () => {
+    const keyDir = await mkdtemp(join(tmpdir(), "sealtrail-openapi-keys-"));
+    const personalData = createPersonalData({ keyStore: createSqliteKeyStore({ path: join(keyDir, "keys.db") }) });
+    const c = await startHarness({ personalData });
+    try {
+      const post = (url: string, body: unknown, key?: string | null) =>
+        c.request(url, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { "content-type": "application/json" },
+          ...(key === undefined ? {} : { key }),
+        });
+      const put = (url: string, body: unknown, key?: string | null) =>
+        c.request(url, {
+          method: "PUT",
+          body: JSON.stringify(body),
+          headers: { "content-type": "application/json" },
+          ...(key === undefined ? {} : { key }),
+        });
+      const del = (url: string, key?: string | null) => c.request(url, { method: "DELETE", ...(key === undefined ? {} : { key }) });
+      const get = (url: string, key?: string | null) => c.request(url, key === undefined ? {} : { key });
+      await c.seed(
+        LOG,
+        events(300).map((e, i) => ({ ...e, actor: { type: "user", id: `u_${i % 10}`, name: "Ada" } })),
+      );
+
+      const erasures = "/v1/erasures";
+      await check("post", erasures, await post(erasures, { subject: "u_1" }), 200);
+      await check("post", erasures, await post(erasures, { subject: "u_1" }, null), 401);
+      await check("post", erasures, await post(erasures, { subject: "u_1" }, c.keys.read), 403);
+      await check("post", erasures, await post(erasures, { subject: "", extra: 1 }), 422);
+      await check(
+        "post",
+        erasures,
+        await h.request(erasures, { method: "POST", body: '{"subject":"u_1"}', headers: { "content-type": "application/json" } }),
+        501,
+      );
+
+      const holds = "/v1/legal-holds";
+      const hold = (await check("post", holds, await post(holds, { log: LOG, q: "actor:u_7", reason: "case 1" }), 201)) as { id: string };
+      await check("post", holds, await post(holds, { log: LOG, reason: "x" }, null), 401);
+      await check("post", holds, await post(holds, { log: LOG, reason: "x" }, c.keys.read), 403);
+      await check("post", holds, await post(holds, { log: "Not A Log", q: "acter:x" }), 422);
+      await check("get", holds, await get(holds), 200);
+      await check("get", holds, await get(holds, null), 401);
+      await check("get", holds, await get(holds, c.keys.read), 403);
+
+      const retention = "/v1/logs/{log}/retention";
+      await check("put", retention, await put(`/v1/logs/${LOG}/retention`, { days: 1e-9 }), 200);
+      await check("put", retention, await put(`/v1/logs/${LOG}/retention`, { days: 1 }, null), 401);
+      await check("put", retention, await put(`/v1/logs/${LOG}/retention`, { days: 1 }, c.keys.read), 403);
+      await check("put", retention, await put(`/v1/logs/${LOG}/retention`, { days: -1 }), 422);
+
+      const prunes = "/v1/prunes";
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const pruned = (await check("post", prunes, await post(prunes, { log: LOG }), 200)) as {
+        results: { entries: number; held: number }[];
+      };
+      assert.ok((pruned.results[0]?.entries ?? 0) > 0 && (pruned.results[0]?.held ?? 0) > 0, JSON.stringify(pruned));
+      await check("post", prunes, await post(prunes, {}, null), 401);
+      await check("post", prunes, await post(prunes, {}, c.keys.read), 403);
+      await check("post", prunes, await post(prunes, { log: "nope" }), 404);
+      await check("post", prunes, await post(prunes, { log: 7 }), 422);
+
+      await check("get", retention, await get(`/v1/logs/${LOG}/retention`), 200);
+      await check("get", retention, await get(`/v1/logs/${LOG}/retention`, null), 401);
+      await check("get", retention, await get(`/v1/logs/${LOG}/retention`, c.keys.read), 403);
+      await check("get", retention, await get("/v1/logs/Not%20A%20Log/retention"), 404);
+
+      const one = "/v1/legal-holds/{id}";
+      await check("delete", one, await del(`/v1/legal-holds/${hold.id}`, null), 401);
+      await check("delete", one, await del(`/v1/legal-holds/${hold.id}`, c.keys.read), 403);
+      await check("delete", one, await del(`/v1/legal-holds/${hold.id}`), 204);
+      await check("delete", one, await del(`/v1/legal-holds/${hold.id}`), 404);
+
+      const gone = (await check("get", "/logs/{log}/tile/entries/{index}", await get(`/logs/${LOG}/tile/entries/000`), 410)) as {
+        detail: string;
+      };
+      assert.match(gone.detail, /pruned/);
+      await check("get", "/logs/{log}/tile/entries/{index}.p/{width}", await get(`/logs/${LOG}/tile/entries/001.p/44`), 410);
+      const page = (await check("get", "/v1/logs/{log}/events", await get(`/v1/logs/${LOG}/events?q=actor:u_7`), 200)) as {
+        pruned: unknown[];
+      };
+      assert.ok(page.pruned.length > 0);
+      const stats = (await check("get", "/v1/logs/{log}/stats", await get(`/v1/logs/${LOG}/stats`), 200)) as {
+        total: number;
+        pruned: unknown[];
+      };
+      assert.equal(stats.total, 30, "only the held events are left to count");
+      assert.ok(stats.pruned.length > 0);
+    } finally {
+      await c.close();
+      await personalData.close();
+      await rm(keyDir, { recursive: true, force: true });
+    }
   });
 
   it("a server shutting down answers 503 problem+json with Retry-After", async () => {

@@ -58,7 +58,7 @@ export interface OperationObject {
   readonly responses: Readonly<Record<string, ResponseObject | Reference>>;
 }
 
-export type HttpMethod = "get" | "post" | "delete";
+export type HttpMethod = "get" | "post" | "put" | "delete";
 export type PathItemObject = Partial<Readonly<Record<HttpMethod, OperationObject>>>;
 
 export interface OpenApiDocument {
@@ -194,6 +194,99 @@ const schemas: Record<string, JsonSchema> = {
     ],
   },
   LogName: { type: "string", pattern: "^[a-z0-9][a-z0-9._-]{0,62}$", examples: ["acme"] },
+  PrunedRange: {
+    type: "object",
+    required: ["start", "end", "prunedAt"],
+    additionalProperties: false,
+    description: "Entries [start, end) whose bodies retention removed; their hashes remain in the tiles.",
+    properties: { start: { type: "integer", minimum: 0 }, end: { type: "integer", minimum: 1 }, prunedAt: { type: "string" } },
+  },
+  ErasureRequest: {
+    type: "object",
+    required: ["subject"],
+    additionalProperties: false,
+    properties: {
+      subject: { type: "string", minLength: 1, maxLength: 256, description: "The data subject's id (by default an actor id)." },
+      log: { ...schema("LogName"), description: "Only in this log; default every log." },
+    },
+  },
+  Erasure: {
+    type: "object",
+    required: ["subject", "keysDestroyed", "erasedAt"],
+    additionalProperties: false,
+    properties: {
+      subject: { type: "string" },
+      log: schema("LogName"),
+      keysDestroyed: { type: "integer", minimum: 0 },
+      erasedAt: { type: "string" },
+    },
+  },
+  RetentionRequest: {
+    type: "object",
+    required: ["days"],
+    additionalProperties: false,
+    properties: { days: { oneOf: [{ type: "number", exclusiveMinimum: 0, maximum: 36500 }, { type: "null" }] } },
+  },
+  Retention: {
+    type: "object",
+    required: ["log", "days"],
+    additionalProperties: false,
+    properties: {
+      log: schema("LogName"),
+      days: { oneOf: [{ type: "number" }, { type: "null" }], description: "null: events are kept forever." },
+      pruned: { type: "array", items: schema("PrunedRange") },
+      holds: { type: "array", items: schema("LegalHold") },
+    },
+  },
+  LegalHoldRequest: {
+    type: "object",
+    required: ["log", "reason"],
+    additionalProperties: false,
+    properties: {
+      log: schema("LogName"),
+      q: { type: "string", maxLength: 4096, description: "Hold only the events this query matches; absent: the whole log." },
+      reason: { type: "string", minLength: 1, maxLength: 1024 },
+    },
+  },
+  LegalHold: {
+    type: "object",
+    required: ["id", "log", "reason", "createdAt"],
+    additionalProperties: false,
+    properties: {
+      id: { type: "string" },
+      log: schema("LogName"),
+      query: { type: "string" },
+      reason: { type: "string" },
+      createdAt: { type: "string" },
+      releasedAt: { type: "string" },
+    },
+  },
+  PruneRequest: { type: "object", additionalProperties: false, properties: { log: schema("LogName") } },
+  PruneResults: {
+    type: "object",
+    required: ["results"],
+    additionalProperties: false,
+    properties: {
+      results: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["log", "pruned", "entries", "held"],
+          additionalProperties: false,
+          properties: {
+            log: schema("LogName"),
+            pruned: {
+              type: "array",
+              items: { type: "object", required: ["start", "end"], properties: { start: { type: "integer" }, end: { type: "integer" } } },
+            },
+            entries: { type: "integer", minimum: 0 },
+            held: { type: "integer", minimum: 0 },
+            before: { type: "string" },
+          },
+        },
+      },
+    },
+  },
   Hash: {
     type: "string",
     description: "A SHA-256 hash, standard base64 with padding.",
@@ -392,6 +485,11 @@ const schemas: Record<string, JsonSchema> = {
     additionalProperties: false,
     properties: {
       events: { type: "array", maxItems: 1000, items: schema("QueriedEvent") },
+      pruned: {
+        type: "array",
+        items: schema("PrunedRange"),
+        description: "Present when retention pruned part of the log: those events can no longer match (docs/retention.md).",
+      },
       nextCursor: {
         oneOf: [{ type: "string", pattern: "^[A-Za-z0-9_-]{1,512}$" }, { type: "null" }],
         description: "Pass as `cursor` (with the same q/filter, order and logs) for the next page; null when nothing more matches now.",
@@ -437,6 +535,11 @@ const schemas: Record<string, JsonSchema> = {
     dependentRequired: { groupBy: ["groups"], groups: ["groupBy"] },
     properties: {
       total: { type: "integer", minimum: 0 },
+      pruned: {
+        type: "array",
+        items: schema("PrunedRange"),
+        description: "Present when retention pruned part of the log: those events are no longer counted.",
+      },
       groupBy: { enum: ["action", "actor", "outcome", "hour", "day"] },
       groups: {
         type: "array",
@@ -728,6 +831,13 @@ const tileResponses = (what: string, level: "hash" | "entries"): Record<string, 
     "log_not_found",
     "beyond_tree",
   ]),
+  ...(level === "entries"
+    ? {
+        "410": problem(410, "Retention pruned entries of this bundle; the hash tiles still cover them (docs/retention.md).", [
+          "entries_pruned",
+        ]),
+      }
+    : {}),
 });
 
 const hashTile = (partial: boolean): OperationObject =>
@@ -1186,6 +1296,103 @@ const paths: Record<string, PathItemObject> = {
       },
     }),
   },
+  "/v1/erasures": {
+    post: operation({
+      operationId: "eraseSubject",
+      summary: "Erase a data subject: destroy their data keys (admin); their personal fields then read as [erased]",
+      tags: ["compliance"],
+      security: ADMIN_KEY,
+      requestBody: { required: true, content: { "application/json": { schema: schema("ErasureRequest") } } },
+      responses: {
+        "200": json("Erased (recorded in sealtrail-system first).", schema("Erasure")),
+        ...AUTH_FAILURES,
+        "422": problem(422, "The request is invalid (each problem by JSON pointer).", ["invalid_erasure_request"]),
+        "501": problem(501, "This server does not encrypt personal data.", ["personal_data_unsupported"]),
+      },
+    }),
+  },
+  "/v1/logs/{log}/retention": {
+    get: operation({
+      operationId: "getRetention",
+      summary: "A log's retention period, pruned ranges and active legal holds (admin)",
+      tags: ["compliance"],
+      security: ADMIN_KEY,
+      parameters: [parameter("log")],
+      responses: { "200": json("The log's retention state.", schema("Retention")), ...AUTH_FAILURES, "404": logNotFound },
+    }),
+    put: operation({
+      operationId: "setRetention",
+      summary: "Set (days) or clear (null) a log's retention period (admin)",
+      tags: ["compliance"],
+      security: ADMIN_KEY,
+      parameters: [parameter("log")],
+      requestBody: { required: true, content: { "application/json": { schema: schema("RetentionRequest") } } },
+      responses: {
+        "200": json("The period now in force.", schema("Retention")),
+        ...AUTH_FAILURES,
+        "422": problem(422, "`days` is not a positive number of days or null.", ["invalid_retention_request"]),
+      },
+    }),
+  },
+  "/v1/legal-holds": {
+    get: operation({
+      operationId: "listLegalHolds",
+      summary: "Every legal hold, released ones included (admin)",
+      tags: ["compliance"],
+      security: ADMIN_KEY,
+      responses: {
+        "200": json("The holds.", {
+          type: "object",
+          required: ["holds"],
+          properties: { holds: { type: "array", items: schema("LegalHold") } },
+        }),
+        ...AUTH_FAILURES,
+      },
+    }),
+    post: operation({
+      operationId: "placeLegalHold",
+      summary: "Place a legal hold on a log or on the events a query matches (admin); pruning skips them",
+      tags: ["compliance"],
+      security: ADMIN_KEY,
+      requestBody: { required: true, content: { "application/json": { schema: schema("LegalHoldRequest") } } },
+      responses: {
+        "201": json("The hold (recorded in sealtrail-system first).", schema("LegalHold")),
+        ...AUTH_FAILURES,
+        "422": problem(422, "The request is invalid (each problem by JSON pointer).", ["invalid_hold_request"]),
+      },
+    }),
+  },
+  "/v1/legal-holds/{id}": {
+    delete: operation({
+      operationId: "releaseLegalHold",
+      summary: "Release a legal hold (admin); it stays listed with its release time",
+      tags: ["compliance"],
+      security: ADMIN_KEY,
+      parameters: [
+        { name: "id", in: "path", required: true, description: "The hold id.", schema: { type: "string" }, example: "hold_abc" },
+      ],
+      responses: {
+        "204": { description: "Released." },
+        ...AUTH_FAILURES,
+        "404": problem(404, "No active hold has that id.", ["hold_not_found"]),
+      },
+    }),
+  },
+  "/v1/prunes": {
+    post: operation({
+      operationId: "runPrune",
+      summary: "Prune now: event bodies older than each log's retention period go, hashes and checkpoints stay (admin)",
+      tags: ["compliance"],
+      security: ADMIN_KEY,
+      requestBody: { required: true, content: { "application/json": { schema: schema("PruneRequest") } } },
+      responses: {
+        "200": json("What each log lost, and what legal holds kept.", schema("PruneResults")),
+        ...AUTH_FAILURES,
+        "404": logNotFound,
+        "422": problem(422, "The request is invalid (each problem by JSON pointer).", ["invalid_prune_request"]),
+      },
+    }),
+  },
   "/v1/viewer-tokens": {
     post: operation({
       operationId: "issueViewerToken",
@@ -1229,6 +1436,7 @@ export const OPENAPI: OpenApiDocument = deepFreeze({
     { name: "verification", description: "Checkpoints, tiles, entry bundles and proofs (DESIGN §4, C2SP tlog-tiles)." },
     { name: "logs", description: "Log administration." },
     { name: "keys", description: "API keys and viewer tokens." },
+    { name: "compliance", description: "Erasure (crypto-shredding), retention periods, legal holds and pruning (DESIGN §7)." },
   ],
   paths,
   components: {

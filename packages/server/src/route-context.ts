@@ -1,4 +1,4 @@
-import { InputError, LOG_NAME_PATTERN, NotFoundError } from "@sealtrail/core";
+import { type AuditEvent, InputError, LOG_NAME_PATTERN, NotFoundError } from "@sealtrail/core";
 import type { LogEngine } from "@sealtrail/engine";
 import type { Context, Hono } from "hono";
 import { type Authenticator, authorize, type Operation, type Principal } from "./keys.js";
@@ -15,6 +15,8 @@ export interface RouteContext {
   readonly maxBody: number;
   readonly maxBatch: number;
   readonly systemLog: SystemLog;
+  /** Decrypts an event's personal values for the reader (`[erased]` once erased); identity without crypto-shredding. */
+  reveal<T extends AuditEvent>(event: T): Promise<T>;
   /** Authenticates (unless the operation is public) and checks scope and log; returns who asked. */
   allow(c: Context<Env>, operation: Operation, log?: string): Promise<Principal | undefined>;
   /** Log names in GET paths: a name that cannot exist, or a log that does not, is not found. */
@@ -29,12 +31,14 @@ export function createRouteContext(options: {
   publicTree: boolean;
   maxBody: number;
   maxBatch: number;
+  reveal?: <T extends AuditEvent>(event: T) => Promise<T>;
 }): RouteContext {
   const { engine, auth, publicTree } = options;
   const systemLog = new SystemLog({ engine });
   return {
     ...options,
     systemLog,
+    reveal: options.reveal ?? (async (event) => event),
     onViewerRead: (c, details) => systemLog.recordViewerRead(c, details),
     async allow(c, operation, log) {
       if (operation === "read-tree" && publicTree) return undefined;

@@ -14,7 +14,17 @@ export const SYSTEM_LOG = "sealtrail-system";
 /** At most one `viewer_token.read` per token, log and route in this window (tail and polling). */
 export const VIEWER_READ_INTERVAL_MS = 10_000;
 
-export type SystemAction = "key.created" | "key.revoked" | "viewer_token.issued" | "viewer_token.read" | "evidence.exported";
+export type SystemAction =
+  | "key.created"
+  | "key.revoked"
+  | "viewer_token.issued"
+  | "viewer_token.read"
+  | "subject.erased"
+  | "retention.set"
+  | "legal_hold.placed"
+  | "legal_hold.released"
+  | "log.pruned"
+  | "evidence.exported";
 
 export interface SystemEvent {
   readonly actor: Actor;

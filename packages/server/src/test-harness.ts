@@ -15,7 +15,7 @@ import {
   TILE_WIDTH,
   tilePath,
 } from "@sealtrail/core";
-import { type CheckpointInfo, LogEngine, type LogStore } from "@sealtrail/engine";
+import { type CheckpointInfo, type EngineOptions, LogEngine, type LogStore } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { type AppOptions, createApp } from "./app.js";
 import { Authenticator, createApiKey } from "./keys.js";
@@ -33,6 +33,10 @@ export interface HarnessOptions {
   /** Defaults to a fresh Ed25519 key named after ORIGIN_PREFIX. */
   readonly signer?: NoteSigner;
   readonly onRequest?: AppOptions["onRequest"];
+  /** Crypto-shredding: the engine encrypts through it and the app reveals and erases through it. */
+  readonly personalData?: NonNullable<AppOptions["personalData"]> & {
+    protect: NonNullable<EngineOptions["protect"]>;
+  };
 }
 
 export interface HarnessKeys {
@@ -86,6 +90,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     signer,
     originPrefix: ORIGIN_PREFIX,
     checkpointIntervalMs: options.checkpointIntervalMs ?? 20,
+    ...(options.personalData ? { protect: options.personalData.protect.bind(options.personalData) } : {}),
   });
   const auth = new Authenticator(store, options.envAdminKey);
   const keys: HarnessKeys = {
@@ -102,6 +107,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     ...(options.maxBatchEvents === undefined ? {} : { maxBatchEvents: options.maxBatchEvents }),
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
+    ...(options.personalData === undefined ? {} : { personalData: options.personalData }),
   });
 
   const request = (path: string, init: RequestOptions = {}): Promise<Response> => {

@@ -120,7 +120,7 @@ describe("migration 3: the query index", () => {
           .all();
         assert.deepEqual(
           triggers.map((t) => t.tbl_name),
-          ["checkpoints", "entries", "logs", "tree_hashes"],
+          ["checkpoints", "entries", "logs", "pruned_ranges", "tree_hashes"],
         );
         // Retention will prune these; here a transaction proves it could, then rolls back.
         db.exec("BEGIN");

@@ -88,6 +88,46 @@ CREATE INDEX event_metadata_value ON event_metadata (log_id, key, value, seq, oc
 CREATE VIRTUAL TABLE events_fts USING fts5(log, text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
 `;
 
+/**
+ * Retention (DESIGN §7, docs/retention.md). `pruned_ranges` is the prune ledger: append-only like
+ * the log tables. The one delete the database allows on `entries` is of an entry inside a range
+ * the ledger already holds, so pruning is always recorded first, and nothing else can remove a
+ * leaf. Tree hashes and checkpoints stay fully append-only. Retention periods and legal holds are
+ * settings, not log data: every change to them is recorded as an event in the system log.
+ */
+const RETENTION = `
+CREATE TABLE pruned_ranges (
+  log_id INTEGER NOT NULL REFERENCES logs(id),
+  start_idx INTEGER NOT NULL,
+  end_idx INTEGER NOT NULL CHECK (end_idx > start_idx),
+  pruned_at TEXT NOT NULL,
+  PRIMARY KEY (log_id, start_idx)
+) WITHOUT ROWID;
+${appendOnlyTriggers("pruned_ranges")}
+${noReplaceTrigger("pruned_ranges", "log_id = NEW.log_id AND start_idx = NEW.start_idx")}
+DROP TRIGGER entries_no_delete;
+CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+WHEN NOT EXISTS (
+  SELECT 1 FROM pruned_ranges
+  WHERE log_id = OLD.log_id AND start_idx <= OLD.rowid - OLD.log_id * 1099511627776
+    AND end_idx > OLD.rowid - OLD.log_id * 1099511627776
+)
+BEGIN SELECT RAISE(ABORT, 'sealtrail: entries is append-only (only ranges recorded in pruned_ranges may be pruned)'); END;
+CREATE TABLE retention_policies (
+  log TEXT PRIMARY KEY,
+  days REAL NOT NULL CHECK (days > 0),
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE legal_holds (
+  id TEXT PRIMARY KEY,
+  log TEXT NOT NULL,
+  query TEXT,
+  reason TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  released_at TEXT
+);
+`;
+
 /** Versioned migrations, applied in order on open; never edit a released one, add a new one. */
 export const MIGRATIONS: readonly Migration[] = [
   `
@@ -146,4 +186,5 @@ ${noReplaceTrigger("checkpoints", "log_id = NEW.log_id AND tree_size = NEW.tree_
   // seq → (log_id, seq): the event of an FTS hit, or all events in commit order, for a search over
   // every log (query-plan.ts, rule 7). Inserts land at its right edge (seq only grows).
   "CREATE UNIQUE INDEX events_seq ON events (seq);",
+  RETENTION,
 ];

@@ -170,7 +170,7 @@ describe("SQLite store", () => {
         MIGRATIONS.map((_, i) => i + 1),
       );
       const triggers = raw().prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger'").get();
-      assert.equal(triggers?.n, 12, "update, delete and replace triggers on four tables");
+      assert.equal(triggers?.n, 15, "update, delete and replace triggers on four tables and the prune ledger");
       assert.equal((await again.getLog("acme"))?.size, 2);
     }));
 

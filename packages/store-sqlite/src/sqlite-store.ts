@@ -9,12 +9,14 @@ import type {
   LogStore,
   LogSummary,
   QueryableStore,
+  RetentionStore,
   StoredCheckpoint,
   StoredEntry,
 } from "@sealtrail/engine";
 import Database from "better-sqlite3";
 import { createQueryExecutor, type QueryExecutor } from "./query-executor.js";
 import { createIndexWriter, fieldsOfLeaf } from "./query-index.js";
+import { createSqliteRetention } from "./retention.js";
 import { MIGRATIONS } from "./schema.js";
 
 export interface SqliteStoreOptions {
@@ -68,8 +70,8 @@ function toBytes(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-/** A SQLite store: every LogStore method, queries included (DESIGN §6). */
-export type SqliteStore = LogStore & QueryableStore;
+/** A SQLite store: every LogStore method, queries (DESIGN §6) and retention (DESIGN §7) included. */
+export type SqliteStore = LogStore & QueryableStore & RetentionStore;
 
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const config = Object.freeze({ durability: "full" as const, ...options });
@@ -85,6 +87,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     maxRow: db.prepare<[bigint, bigint, bigint], { r: number | null }>(
       "SELECT max(rowid) - ? AS r FROM entries WHERE rowid BETWEEN ? AND ?",
     ),
+    // Retention may prune the newest entries of a quiet log: the prune ledger (append-only) still
+    // counts them. A few rows per log; an entry deleted without a ledger row still shrinks the log.
+    maxPruned: db.prepare<[number], { r: number | null }>("SELECT max(end_idx) AS r FROM pruned_ranges WHERE log_id = ?"),
     insertEntry: db.prepare<[bigint, number, string, Uint8Array]>(
       "INSERT INTO entries (rowid, log_id, event_id, leaf) VALUES (?, ?, ?, ?)",
     ),
@@ -124,7 +129,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const sizeOf = (id: number): number => {
     const base = rowBase(id);
     const row = stmt.maxRow.get(base, base, base + BigInt(ROWS_PER_LOG - 1));
-    return row?.r == null ? 0 : row.r + 1;
+    return Math.max(row?.r == null ? 0 : row.r + 1, stmt.maxPruned.get(id)?.r ?? 0);
   };
   const summary = (row: { id: number; name: string; created_at: string }): LogSummary => ({
     name: row.name,
@@ -213,8 +218,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
   };
 
+  const retention = createSqliteRetention(db, { logId, sizeOf });
+
   let closed = false;
   return Object.freeze({
+    ...retention,
     description: `sqlite:${config.path}`,
     listLogs: () => guard("listLogs", () => stmt.listLogs.all().map(summary)),
     getLog: (name: string) =>

@@ -8,6 +8,7 @@ import { durabilityCases } from "./cases/durability.js";
 import { entryCases } from "./cases/entries.js";
 import { logCases } from "./cases/logs.js";
 import { queryCases } from "./cases/query.js";
+import { retentionCases } from "./cases/retention.js";
 import { contractTest } from "./contract-test.js";
 import type { LogStoreSuiteOptions } from "./harness.js";
 
@@ -28,5 +29,7 @@ export function testLogStore(options: LogStoreSuiteOptions): void {
     appendOnlyCases(test);
     // Skipped, test by test, for a store without queryEvents / countEvents / groupEvents.
     queryCases(test);
+    // Skipped, test by test, for a store without the RetentionStore methods.
+    retentionCases(test);
   });
 }

@@ -73,7 +73,11 @@ export function evidenceRoutes(app: App, ctx: RouteContext): void {
           // Oldest first, page by page over stable cursors: events arriving meanwhile are appended
           // at the end or picked up by the next export, never repeated or skipped.
           const page = await queries.query({ logs: [log], filter, order: "asc", limit: EXPORT_PAGE, ...(cursor ? { cursor } : {}) });
-          for (const row of page.events) text += (formatName === "csv" ? csvRow(row) : jsonLine(row)) + newline;
+          // Exports show personal values as every read path does: decrypted, or [erased].
+          for (const row of page.events) {
+            const shown = { ...row, event: await ctx.reveal(row.event) };
+            text += (formatName === "csv" ? csvRow(shown) : jsonLine(shown)) + newline;
+          }
           cursor = page.nextCursor ?? undefined;
           done = cursor === undefined;
         }

@@ -10,7 +10,7 @@ import {
   type QueryFilter,
   toBase64,
 } from "@sealtrail/core";
-import { EventQueries, eventOf, type QueriedEvent } from "@sealtrail/engine";
+import { describeRanges, EventQueries, eventOf, type PrunedRange, type QueriedEvent } from "@sealtrail/engine";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { Principal } from "../keys.js";
@@ -23,6 +23,12 @@ const TAIL_BACKFILL_CHUNK = 1000;
 export function queryRoutes(app: App, ctx: RouteContext): void {
   const { engine } = ctx;
   const queries = new EventQueries(engine);
+  /** Events on the wire: where they sit in which log, and the event with its personal values revealed. */
+  const wire = async (item: QueriedEvent): Promise<{ log: string; index: number; event: AuditEvent }> => ({
+    log: item.log,
+    index: item.index,
+    event: await ctx.reveal(item.event),
+  });
 
   app.get("/v1/logs/:log/events", async (c) => {
     const log = c.req.param("log");
@@ -32,7 +38,8 @@ export function queryRoutes(app: App, ctx: RouteContext): void {
     if (!filter) return c.json({ events: [], nextCursor: null });
     const page = await queries.query({ logs: [log], filter, ...pageParams(c) });
     await ctx.onViewerRead?.(c, { route: "events", log });
-    return c.json({ events: page.events.map(wire), nextCursor: page.nextCursor });
+    const pruned = await prunedRanges(ctx, log);
+    return c.json({ events: await Promise.all(page.events.map(wire)), nextCursor: page.nextCursor, ...pruned });
   });
 
   app.get("/v1/logs/:log/events/:id", async (c) => {
@@ -43,7 +50,9 @@ export function queryRoutes(app: App, ctx: RouteContext): void {
     const event = entry ? eventOf(entry) : undefined;
     const restricted = restrictTo(principal, {});
     if (!entry || !event || !restricted || !matchesFilter(event, restricted)) {
-      throw new NotFoundError("event_not_found", `no event with that id in log ${log}`);
+      const { pruned } = await prunedRanges(ctx, log);
+      const maybe = pruned ? `; entries ${describeRanges(pruned)} were pruned (retention), it may have been one of them` : "";
+      throw new NotFoundError("event_not_found", `no event with that id in log ${log}${maybe}`);
     }
     const checkpoint = await engine.waitForCheckpoint(log, entry.index);
     const proof = await engine.proveInclusion(log, entry.index, checkpoint.treeSize);
@@ -51,7 +60,7 @@ export function queryRoutes(app: App, ctx: RouteContext): void {
     return c.json({
       log,
       index: entry.index,
-      event,
+      event: await ctx.reveal(event),
       // The exact stored bytes: verifiers hash these, never a re-serialization of `event`.
       leaf: toBase64(entry.leaf),
       leafHash: toBase64(proof.leafHash),
@@ -72,7 +81,7 @@ export function queryRoutes(app: App, ctx: RouteContext): void {
     const total = await queries.count({ logs: [log], filter });
     const groups = groupBy ? await queries.group({ logs: [log], filter, groupBy, limit }) : undefined;
     await ctx.onViewerRead?.(c, { route: "stats", log });
-    return c.json({ total, ...(groupBy ? { groupBy, groups } : {}) });
+    return c.json({ total, ...(await prunedRanges(ctx, log)), ...(groupBy ? { groupBy, groups } : {}) });
   });
 
   app.get("/v1/events", async (c) => {
@@ -83,7 +92,7 @@ export function queryRoutes(app: App, ctx: RouteContext): void {
     for (const log of logs ?? []) await ctx.existingLog(log);
     const filter = filterFrom(c);
     const page = await queries.query({ ...(logs ? { logs } : {}), filter, ...pageParams(c) });
-    return c.json({ events: page.events.map(wire), nextCursor: page.nextCursor });
+    return c.json({ events: await Promise.all(page.events.map(wire)), nextCursor: page.nextCursor });
   });
 
   app.get("/v1/logs/:log/tail", async (c) => {
@@ -111,7 +120,7 @@ export function queryRoutes(app: App, ctx: RouteContext): void {
         if (index <= sent) return;
         sent = index;
         if (filter && matchesFilter(event, filter)) {
-          await stream.writeSSE({ id: String(index), event: "audit-event", data: JSON.stringify(wire({ log, index, event })) });
+          await stream.writeSSE({ id: String(index), event: "audit-event", data: JSON.stringify(await wire({ log, index, event })) });
         }
       };
       try {
@@ -158,9 +167,10 @@ export function queryRoutes(app: App, ctx: RouteContext): void {
   });
 }
 
-/** Events on the wire: where they sit in which log, and the event as stored. */
-function wire(item: QueriedEvent): { log: string; index: number; event: AuditEvent } {
-  return { log: item.log, index: item.index, event: item.event };
+/** A log's pruned ranges, as a `pruned` member when there are any: results are never silently partial. */
+async function prunedRanges(ctx: RouteContext, log: string): Promise<{ pruned?: PrunedRange[] }> {
+  const ranges = ctx.engine.store.listPrunedRanges ? await ctx.engine.store.listPrunedRanges(log) : [];
+  return ranges.length > 0 ? { pruned: ranges } : {};
 }
 
 function badParameter(parameter: string, detail: string): InputError {

@@ -1,0 +1,79 @@
+import { existsSync, readFileSync } from "node:fs";
+import { ConfigError, compilePersonalData, type NoteSigner, type PersonalDataConfig } from "@sealtrail/core";
+import { LogEngine } from "@sealtrail/engine";
+import { createPersonalData, createSqliteKeyStore, type PersonalData, type SubjectKeyStore } from "@sealtrail/privacy";
+import { createSqliteStore, type SqliteStore } from "@sealtrail/store-sqlite";
+import type { DataDir } from "./data-dir.js";
+
+export interface ServerParts {
+  readonly store: SqliteStore;
+  readonly engine: LogEngine;
+  readonly personalData: PersonalData;
+  /** Closes the engine (flushing, signing a last checkpoint), the store and the key store. */
+  close(): Promise<void>;
+}
+
+/** Reads a personal-data configuration file (JSON, core `PersonalDataConfig`), refusing unknown paths. */
+export function loadPersonalDataConfig(path: string | undefined): PersonalDataConfig | undefined {
+  if (path === undefined) return undefined;
+  let config: PersonalDataConfig;
+  try {
+    config = JSON.parse(readFileSync(path, "utf8")) as PersonalDataConfig;
+  } catch (error) {
+    throw new ConfigError("invalid_personal_data_config", `cannot read ${path}: ${(error as Error).message}`);
+  }
+  compilePersonalData(config);
+  return config;
+}
+
+/**
+ * What a server over a data directory is made of, for `serve` and for the offline commands that
+ * run the server's own handler in-process: the log store, the key store beside it (its own file,
+ * `keys.db`) and an engine that encrypts personal values before sealing them into leaves.
+ */
+export async function openServerParts(
+  dir: DataDir,
+  options: { signer: NoteSigner; personalData?: PersonalDataConfig },
+): Promise<ServerParts> {
+  const store = createSqliteStore({ path: dir.databasePath });
+  const keyStore = createSqliteKeyStore({ path: dir.keyStorePath });
+  const personalData = createPersonalData({ keyStore, ...(options.personalData ? { config: options.personalData } : {}) });
+  try {
+    const engine = await LogEngine.open({
+      store,
+      signer: options.signer,
+      originPrefix: options.signer.name,
+      protect: (log, drafts, pointers) => personalData.protect(log, drafts, pointers),
+    });
+    return {
+      store,
+      engine,
+      personalData,
+      close: async () => {
+        await engine.close();
+        await personalData.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    await personalData.close();
+    throw error;
+  }
+}
+
+/**
+ * The key store of a data directory, read-only, for commands that read events. Without a key
+ * store every encrypted value reads as erased: without its key, it is.
+ */
+export function openPersonalDataReader(dir: DataDir): PersonalData {
+  const keyStore: SubjectKeyStore = existsSync(dir.keyStorePath)
+    ? createSqliteKeyStore({ path: dir.keyStorePath, readonly: true })
+    : {
+        description: "no key store",
+        keyFor: () => Promise.reject(new ConfigError("no_key_store", `no key store at ${dir.keyStorePath}`)),
+        keyById: async () => undefined,
+        erase: async () => [],
+        close: async () => undefined,
+      };
+  return createPersonalData({ keyStore });
+}

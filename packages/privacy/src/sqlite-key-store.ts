@@ -1,0 +1,134 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
+import { dirname } from "node:path";
+import { StoreError } from "@sealtrail/core";
+import Database from "better-sqlite3";
+import type { DataKey, KeyScope, SubjectKeyStore } from "./key-store.js";
+
+export interface SqliteKeyStoreOptions {
+  /** Its own file (the server uses `<data>/keys.db`), never the log database; created 0600. */
+  readonly path: string;
+  /** Open an existing key store for reading only (the CLI reading a data directory). */
+  readonly readonly?: boolean;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS subject_keys (
+  kid TEXT PRIMARY KEY,
+  log TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  key BLOB NOT NULL CHECK (length(key) = 32),
+  created_at TEXT NOT NULL,
+  UNIQUE (log, subject)
+);
+CREATE TABLE IF NOT EXISTS erasures (
+  kid TEXT PRIMARY KEY,
+  log TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  erased_at TEXT NOT NULL
+);
+`;
+
+/**
+ * Data keys in a SQLite file of their own. Erasing must leave no copy of a key in this file:
+ * `secure_delete` overwrites freed content with zeros, and a TRUNCATE checkpoint after each
+ * erasure copies the zeroed pages into the database file and empties the WAL (sqlite.org/pragma.html
+ * #pragma_secure_delete). Copies outside this file (backups, the file system's freed blocks) are
+ * out of its reach: docs/personal-data.md, threat model.
+ */
+export function createSqliteKeyStore(options: SqliteKeyStoreOptions): SubjectKeyStore {
+  const db = options.readonly ? openReadonly(options.path) : openForWriting(options.path);
+  const stmt = {
+    byScope: db.prepare<[string, string], { kid: string; key: Buffer }>("SELECT kid, key FROM subject_keys WHERE log = ? AND subject = ?"),
+    byId: db.prepare<[string], { kid: string; key: Buffer }>("SELECT kid, key FROM subject_keys WHERE kid = ?"),
+    insert: options.readonly
+      ? undefined
+      : db.prepare<[string, string, string, Buffer, string]>(
+          "INSERT INTO subject_keys (kid, log, subject, key, created_at) VALUES (?, ?, ?, ?, ?)",
+        ),
+    ofSubject: db.prepare<[string], { kid: string; log: string }>("SELECT kid, log FROM subject_keys WHERE subject = ?"),
+  };
+  const toKey = (row: { kid: string; key: Buffer }): DataKey => ({ kid: row.kid, key: new Uint8Array(row.key) });
+
+  const create = db.transaction((scope: KeyScope): DataKey => {
+    const existing = stmt.byScope.get(scope.log, scope.subject);
+    if (existing) return toKey(existing);
+    const kid = randomBytes(16).toString("base64url");
+    const key = randomBytes(32);
+    stmt.insert?.run(kid, scope.log, scope.subject, key, new Date().toISOString());
+    return { kid, key: new Uint8Array(key) };
+  });
+  const erase = db.transaction((subject: string, log: string | undefined, at: string): string[] => {
+    const rows = stmt.ofSubject.all(subject).filter((r) => log === undefined || r.log === log);
+    for (const row of rows) {
+      db.prepare("DELETE FROM subject_keys WHERE kid = ?").run(row.kid);
+      db.prepare("INSERT OR IGNORE INTO erasures (kid, log, subject, erased_at) VALUES (?, ?, ?, ?)").run(row.kid, row.log, subject, at);
+    }
+    return rows.map((r) => r.kid);
+  });
+
+  const guard = <T>(what: string, fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (cause) {
+      return Promise.reject(new StoreError("key_store_failed", `key store: ${what} failed: ${(cause as Error).message}`, { cause }));
+    }
+  };
+
+  let closed = false;
+  return Object.freeze({
+    description: `sqlite-keys:${options.path}`,
+    keyFor: (scope: KeyScope) =>
+      guard("keyFor", () => {
+        const row = stmt.byScope.get(scope.log, scope.subject);
+        if (row) return toKey(row);
+        if (options.readonly) throw new Error("the key store is open read-only");
+        return create.immediate(scope);
+      }),
+    keyById: (kid: string) =>
+      guard("keyById", () => {
+        const row = stmt.byId.get(kid);
+        return row ? toKey(row) : undefined;
+      }),
+    erase: (subject: string, opts: { log?: string; at: string }) =>
+      guard("erase", () => {
+        if (options.readonly) throw new Error("the key store is open read-only");
+        const kids = erase.immediate(subject, opts.log, opts.at);
+        // The zeroed pages go into the database file and the WAL is emptied: no old page image stays.
+        db.pragma("wal_checkpoint(TRUNCATE)");
+        return kids;
+      }),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  });
+}
+
+function openForWriting(path: string): Database.Database {
+  if (path !== ":memory:") {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Created 0600 before SQLite opens it; SQLite gives the WAL and shm files the same mode.
+    closeSync(openSync(path, "a", 0o600));
+    chmodSync(path, 0o600);
+  }
+  const db = new Database(path);
+  db.pragma("secure_delete = ON");
+  db.pragma("journal_mode = WAL");
+  // A key must be durable before any leaf encrypted under it is acknowledged.
+  db.pragma("synchronous = FULL");
+  db.pragma("busy_timeout = 5000");
+  db.exec(SCHEMA);
+  return db;
+}
+
+function openReadonly(path: string): Database.Database {
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma("busy_timeout = 5000");
+    return db;
+  } catch (cause) {
+    throw new StoreError("key_store_failed", `key store: cannot open ${path} for reading: ${(cause as Error).message}`, { cause });
+  }
+}
