@@ -1,0 +1,11 @@
+export { dropPartitionsBefore, ensurePartitions, partitionName } from "./migrate.js";
+export type { PgPool, PgPoolClient, PgQueryable, PgResult } from "./pg-client.js";
+export {
+  createPostgresStore,
+  openPostgresStore,
+  type PostgresPoolOptions,
+  type PostgresStore,
+  type PostgresStoreOptions,
+  redactUrl,
+} from "./postgres-store.js";
+export { appRoleGrants, LOG_TABLES, MIGRATIONS } from "./schema.js";

@@ -1,0 +1,440 @@
+import { assertLogName, LOG_NAME_PATTERN, SealtrailError, StoreError } from "@sealtrail/core";
+import {
+  type ApiKeyRecord,
+  type EventQuery,
+  fieldsOfLeaf,
+  type GroupCount,
+  type KeyScope,
+  type LogAppend,
+  type LogStore,
+  type LogSummary,
+  type QueriedEntry,
+  type QueryableStore,
+  type StoredCheckpoint,
+  type StoredEntry,
+} from "@sealtrail/engine";
+import { ensurePartitions, migrate } from "./migrate.js";
+import { createPgPool, inTransaction, type PgPool, type PgQueryable } from "./pg-client.js";
+import { checkPage, GROUP_KEYS, groupKey, keysOf, Params, pgText, resourceOf, tsvectorOf, whereOf } from "./query-sql.js";
+import { LOCK } from "./schema.js";
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:5432/db`: the primary, for everything that writes. */
+  readonly connectionString: string;
+  /** A read replica for queries (they may lag the primary by its replication delay). */
+  readonly readConnectionString?: string;
+  /** Connections to the primary (default 10) and to the replica (default: the same). */
+  readonly poolSize?: number;
+  readonly readPoolSize?: number;
+  /**
+   * Apply pending migrations on start (default true). A least-privilege role cannot: with false,
+   * the store only checks that the schema is current.
+   */
+  readonly migrate?: boolean;
+}
+
+/** Over pools you made yourself (any object with node-postgres' `query` / `connect` / `end`). */
+export interface PostgresPoolOptions {
+  readonly pool: PgPool;
+  readonly readPool?: PgPool;
+  readonly description?: string;
+  readonly migrate?: boolean;
+}
+
+export type PostgresStore = LogStore &
+  QueryableStore & {
+    /** The primary pool (the cluster module shares it for staging). */
+    readonly pool: PgPool;
+  };
+
+/** `postgres://user:secret@host/db` → `postgres://host/db`: descriptions never carry credentials. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    parsed.search = "";
+    return parsed.toString();
+  } catch {
+    return "postgres://(unparseable url)";
+  }
+}
+
+/** A PostgreSQL store (DESIGN §1): every LogStore method, queries included. */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const config = Object.freeze({ poolSize: 10, migrate: true, ...options });
+  const pool = await createPgPool(config.connectionString, config.poolSize, "sealtrail");
+  const readPool =
+    config.readConnectionString === undefined
+      ? undefined
+      : await createPgPool(config.readConnectionString, config.readPoolSize ?? config.poolSize, "sealtrail-read");
+  try {
+    return await openPostgresStore({
+      pool,
+      ...(readPool ? { readPool } : {}),
+      description: redactUrl(config.connectionString),
+      migrate: config.migrate,
+    });
+  } catch (error) {
+    await pool.end();
+    await readPool?.end();
+    throw error;
+  }
+}
+
+interface KeyRow {
+  id: string;
+  secret_hash: Buffer;
+  scope: KeyScope;
+  logs: string;
+  label: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+interface CheckpointRow {
+  tree_size: number;
+  root_hash: Buffer;
+  note: string;
+  created_at: string;
+}
+
+const bytes = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+const buffer = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
+export async function openPostgresStore(options: PostgresPoolOptions): Promise<PostgresStore> {
+  const { pool } = options;
+  const reader = options.readPool ?? pool;
+  const description = options.description ?? "postgres";
+  try {
+    await migrate(pool, { apply: options.migrate ?? true });
+    if (options.migrate ?? true) await ensurePartitions(pool, Date.now());
+  } catch (cause) {
+    if (cause instanceof StoreError) throw cause;
+    throw new StoreError("store_failed", `postgres: cannot open ${description}: ${(cause as Error).message}`, { cause });
+  }
+
+  const logIds = new Map<string, number>();
+  const logId = async (db: PgQueryable, name: string): Promise<number | undefined> => {
+    const cached = logIds.get(name);
+    if (cached !== undefined) return cached;
+    // Not a log name (a hostile value, a NUL PostgreSQL text refuses): no such log.
+    if (!LOG_NAME_PATTERN.test(name)) return undefined;
+    const { rows } = await db.query<{ id: number }>("SELECT id FROM logs WHERE name = $1", [name]);
+    if (rows[0]) logIds.set(name, rows[0].id);
+    return rows[0]?.id;
+  };
+  const sizeOf = async (db: PgQueryable, id: number): Promise<number> => {
+    const { rows } = await db.query<{ size: number }>("SELECT coalesce(max(idx) + 1, 0) AS size FROM entries WHERE log_id = $1", [id]);
+    return rows[0]?.size ?? 0;
+  };
+  const summaries = async (where: string, params: unknown[]): Promise<LogSummary[]> => {
+    const { rows } = await pool.query<{ name: string; created_at: string; size: number }>(
+      `SELECT l.name, l.created_at, coalesce((SELECT max(idx) + 1 FROM entries e WHERE e.log_id = l.id), 0) AS size
+       FROM logs l ${where} ORDER BY l.name`,
+      params,
+    );
+    return rows.map((r) => ({ name: r.name, size: r.size, createdAt: r.created_at }));
+  };
+  const toKey = (row: KeyRow): ApiKeyRecord => ({
+    id: row.id,
+    secretHash: bytes(row.secret_hash),
+    scope: row.scope,
+    logs: JSON.parse(row.logs) as string[],
+    label: row.label,
+    createdAt: row.created_at,
+    ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
+  });
+  const toCheckpoint = (log: string, row: CheckpointRow): StoredCheckpoint => ({
+    log,
+    treeSize: row.tree_size,
+    rootHash: bytes(row.root_hash),
+    note: row.note,
+    createdAt: row.created_at,
+  });
+
+  const guard = async <T>(what: string, fn: () => Promise<T>, passInput = false): Promise<T> => {
+    try {
+      return await fn();
+    } catch (cause) {
+      if (cause instanceof StoreError || (passInput && cause instanceof SealtrailError)) throw cause;
+      throw new StoreError("store_failed", `postgres: ${what} failed: ${(cause as Error).message}`, { cause });
+    }
+  };
+
+  const appendTx = async (db: PgQueryable, batches: readonly LogAppend[]): Promise<void> => {
+    // Locks in name order, so two multi-log appends never wait on each other in a cycle.
+    const ordered = [...batches].sort((a, b) => (a.log < b.log ? -1 : a.log > b.log ? 1 : 0));
+    const indexed: { id: number; batch: LogAppend }[] = [];
+    for (const batch of ordered) {
+      assertLogName(batch.log);
+      await db.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [LOCK.log, batch.log]);
+      let id = await logId(db, batch.log);
+      if (id === undefined) {
+        const { rows } = await db.query<{ id: number }>("INSERT INTO logs (name, created_at) VALUES ($1, $2) RETURNING id", [
+          batch.log,
+          new Date().toISOString(),
+        ]);
+        id = (rows[0] as { id: number }).id;
+        logIds.set(batch.log, id);
+      }
+      const size = await sizeOf(db, id);
+      if (size !== batch.startIndex) {
+        throw new StoreError("concurrent_writer", `log ${batch.log} has ${size} entries, the batch expected ${batch.startIndex}`);
+      }
+      batch.entries.forEach((entry, i) => {
+        if (entry.index !== batch.startIndex + i) throw new StoreError("non_contiguous", `log ${batch.log}: entries are not contiguous`);
+      });
+      if (batch.entries.length > 0) {
+        await db.query(
+          "INSERT INTO entries (log_id, idx, event_id, leaf) SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bytea[])",
+          [id, batch.entries.map((e) => e.index), batch.entries.map((e) => e.id), batch.entries.map((e) => buffer(e.leaf))],
+        );
+      }
+      if (batch.hashes.length > 0) {
+        await db.query(
+          "INSERT INTO tree_hashes (log_id, level, idx, hash) SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])",
+          [id, batch.hashes.map((h) => h.level), batch.hashes.map((h) => h.index), batch.hashes.map((h) => buffer(h.hash))],
+        );
+      }
+      indexed.push({ id, batch });
+    }
+    await writeIndex(db, indexed);
+    // Other instances reload their view of these logs (cluster.ts).
+    for (const batch of ordered) await db.query("SELECT pg_notify('sealtrail_append', $1)", [batch.log]);
+  };
+
+  const appendAll = async (batches: readonly LogAppend[]): Promise<void> => {
+    try {
+      await inTransaction(pool, (db) => appendTx(db, batches));
+    } catch (error) {
+      // A rolled-back transaction may have cached the id of a log it created.
+      for (const batch of batches) logIds.delete(batch.log);
+      if (error instanceof StoreError) throw error;
+      const code = (error as { code?: string }).code;
+      if (code === "23505")
+        throw new StoreError("duplicate_entry", `postgres: append refused: ${(error as Error).message}`, { cause: error });
+      throw error;
+    }
+  };
+
+  const resolveLogs = async (names: readonly string[] | undefined): Promise<number[] | undefined> => {
+    if (names === undefined) return undefined;
+    names = names.filter((name) => LOG_NAME_PATTERN.test(name));
+    const { rows } = await reader.query<{ id: number }>("SELECT id FROM logs WHERE name = ANY($1::text[])", [[...new Set(names)]]);
+    return rows.map((r) => r.id);
+  };
+
+  const queryEvents = async (query: EventQuery): Promise<QueriedEntry[]> => {
+    checkPage(query);
+    const ids = await resolveLogs(query.logs);
+    if (ids !== undefined && ids.length === 0) return [];
+    const p = new Params();
+    const where = [whereOf(query.filter, ids, p)];
+    const desc = query.order !== "asc";
+    if (query.after !== undefined) where.push(`ev.seq ${desc ? "<" : ">"} ${p.add(query.after)}`);
+    const dir = desc ? "DESC" : "ASC";
+    const { rows } = await reader.query<{ seq: number; name: string; idx: number; event_id: string; leaf: Buffer }>(
+      `SELECT ev.seq, l.name, e.idx, e.event_id, e.leaf FROM (
+         SELECT ev.log_id, ev.seq, ev.idx FROM events AS ev WHERE ${where.join(" AND ")} ORDER BY ev.seq ${dir} LIMIT ${p.add(query.limit)}
+       ) AS ev
+       JOIN entries AS e ON e.log_id = ev.log_id AND e.idx = ev.idx
+       JOIN logs AS l ON l.id = ev.log_id
+       ORDER BY ev.seq ${dir}`,
+      p.values,
+    );
+    return rows.map((r) => ({ log: r.name, seq: r.seq, index: r.idx, id: r.event_id, leaf: bytes(r.leaf) }));
+  };
+
+  const countEvents = async (query: Pick<EventQuery, "logs" | "filter">): Promise<number> => {
+    const ids = await resolveLogs(query.logs);
+    if (ids !== undefined && ids.length === 0) return 0;
+    const p = new Params();
+    const { rows } = await reader.query<{ n: number }>(
+      `SELECT count(*) AS n FROM events AS ev WHERE ${whereOf(query.filter, ids, p)}`,
+      p.values,
+    );
+    return rows[0]?.n ?? 0;
+  };
+
+  const groupEvents: QueryableStore["groupEvents"] = async (query) => {
+    const ids = await resolveLogs(query.logs);
+    if (ids !== undefined && ids.length === 0) return [];
+    const p = new Params();
+    const { rows } = await reader.query<{ k: string | number; n: number }>(
+      `SELECT ${GROUP_KEYS[query.groupBy]} AS k, count(*) AS n FROM events AS ev WHERE ${whereOf(query.filter, ids, p)} GROUP BY 1`,
+      p.values,
+    );
+    const groups: GroupCount[] = rows.map((r) => ({ key: groupKey(query.groupBy, r.k), count: r.n }));
+    const byKey = (a: GroupCount, b: GroupCount): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    const limit = Math.max(0, query.limit);
+    if (query.groupBy === "hour" || query.groupBy === "day") return groups.sort(byKey).slice(Math.max(0, groups.length - limit));
+    return groups.sort((a, b) => b.count - a.count || byKey(a, b)).slice(0, limit);
+  };
+
+  let closed = false;
+  return Object.freeze({
+    description,
+    pool,
+    listLogs: () => guard("listLogs", () => summaries("", [])),
+    getLog: (name: string) =>
+      guard("getLog", async () => (LOG_NAME_PATTERN.test(name) ? (await summaries("WHERE l.name = $1", [name]))[0] : undefined)),
+    append: (batches: readonly LogAppend[]) => guard("append", () => appendAll(batches)),
+    findEntriesById: (log: string, ids: readonly string[]) =>
+      guard("findEntriesById", async () => {
+        const id = await logId(pool, log);
+        if (id === undefined || ids.length === 0) return [];
+        const { rows } = await pool.query<{ idx: number; event_id: string; leaf: Buffer }>(
+          "SELECT idx, event_id, leaf FROM entries WHERE log_id = $1 AND event_id = ANY($2::text[])",
+          [id, [...new Set(ids)].map(pgText)],
+        );
+        return rows.map((r): StoredEntry => ({ index: r.idx, id: r.event_id, leaf: bytes(r.leaf) }));
+      }),
+    readEntries: (log: string, start: number, count: number) =>
+      guard("readEntries", async () => {
+        const id = await logId(pool, log);
+        const from = Math.ceil(Math.max(start, 0));
+        const to = Math.ceil(Math.min(start + count, Number.MAX_SAFE_INTEGER));
+        if (id === undefined || !(to > from)) return [];
+        const { rows } = await pool.query<{ idx: number; event_id: string; leaf: Buffer }>(
+          "SELECT idx, event_id, leaf FROM entries WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+          [id, from, to],
+        );
+        return rows.map((r): StoredEntry => ({ index: r.idx, id: r.event_id, leaf: bytes(r.leaf) }));
+      }),
+    readHashes: (log: string, level: number, start: number, count: number) =>
+      guard("readHashes", async () => {
+        const id = await logId(pool, log);
+        if (id === undefined || count <= 0) return [];
+        const { rows } = await pool.query<{ hash: Buffer }>(
+          "SELECT hash FROM tree_hashes WHERE log_id = $1 AND level = $2 AND idx >= $3 AND idx < $4 ORDER BY idx",
+          [id, level, start, start + count],
+        );
+        return rows.map((r) => bytes(r.hash));
+      }),
+    appendCheckpoint: (checkpoint: StoredCheckpoint) =>
+      guard("appendCheckpoint", () =>
+        inTransaction(pool, async (db) => {
+          const id = await logId(db, checkpoint.log);
+          if (id === undefined) throw new StoreError("log_not_found", `log ${checkpoint.log} does not exist`);
+          await db.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK.checkpoint, id]);
+          const { rows } = await db.query<{ n: number }>("SELECT max(tree_size) AS n FROM checkpoints WHERE log_id = $1", [id]);
+          const latest = rows[0]?.n;
+          if (latest !== null && latest !== undefined && latest >= checkpoint.treeSize) {
+            throw new StoreError("checkpoint_rollback", `log ${checkpoint.log} already has a checkpoint of size ${latest}`);
+          }
+          await db.query("INSERT INTO checkpoints (log_id, tree_size, root_hash, note, created_at) VALUES ($1, $2, $3, $4, $5)", [
+            id,
+            checkpoint.treeSize,
+            buffer(checkpoint.rootHash),
+            checkpoint.note,
+            checkpoint.createdAt,
+          ]);
+          await db.query("SELECT pg_notify('sealtrail_checkpoint', $1)", [checkpoint.log]);
+        }),
+      ),
+    latestCheckpoint: (log: string) =>
+      guard("latestCheckpoint", async () => {
+        const id = await logId(pool, log);
+        if (id === undefined) return undefined;
+        const { rows } = await pool.query<CheckpointRow>(
+          "SELECT tree_size, root_hash, note, created_at FROM checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1",
+          [id],
+        );
+        return rows[0] ? toCheckpoint(log, rows[0]) : undefined;
+      }),
+    listCheckpoints: (log: string, opts: { afterSize?: number; limit?: number } = {}) =>
+      guard("listCheckpoints", async () => {
+        const id = await logId(pool, log);
+        if (id === undefined) return [];
+        const { rows } = await pool.query<CheckpointRow>(
+          "SELECT tree_size, root_hash, note, created_at FROM checkpoints WHERE log_id = $1 AND tree_size > $2 ORDER BY tree_size LIMIT $3",
+          [id, opts.afterSize ?? -1, opts.limit ?? 1000],
+        );
+        return rows.map((r) => toCheckpoint(log, r));
+      }),
+    insertApiKey: (key: ApiKeyRecord) =>
+      guard("insertApiKey", async () => {
+        await pool.query("INSERT INTO api_keys (id, secret_hash, scope, logs, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)", [
+          key.id,
+          buffer(key.secretHash),
+          key.scope,
+          JSON.stringify(key.logs),
+          pgText(key.label),
+          key.createdAt,
+        ]);
+      }),
+    findApiKey: (id: string) =>
+      guard("findApiKey", async () => {
+        const { rows } = await pool.query<KeyRow>("SELECT * FROM api_keys WHERE id = $1", [pgText(id)]);
+        return rows[0] ? toKey(rows[0]) : undefined;
+      }),
+    listApiKeys: () =>
+      guard("listApiKeys", async () => (await pool.query<KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id")).rows.map(toKey)),
+    revokeApiKey: (id: string, at: string) =>
+      guard("revokeApiKey", async () => {
+        const result = await pool.query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [at, pgText(id)]);
+        return (result.rowCount ?? 0) > 0;
+      }),
+    queryEvents: (query: EventQuery) => guard("queryEvents", () => queryEvents(query), true),
+    countEvents: (query: Pick<EventQuery, "logs" | "filter">) => guard("countEvents", () => countEvents(query), true),
+    groupEvents: (query: Parameters<QueryableStore["groupEvents"]>[0]) => guard("groupEvents", () => groupEvents(query), true),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+      if (options.readPool && options.readPool !== pool) await options.readPool.end();
+    },
+  });
+}
+
+/**
+ * The query index rows of appended entries, in the append's transaction. `seq` comes from the
+ * `query_state` counter: its row lock, taken after every log lock, is held to commit, so seq
+ * order is commit order across logs (what page cursors rely on).
+ */
+async function writeIndex(db: PgQueryable, indexed: readonly { id: number; batch: LogAppend }[]): Promise<void> {
+  const rows: { logId: number; index: number; fields: NonNullable<ReturnType<typeof fieldsOfLeaf>> }[] = [];
+  for (const { id, batch } of indexed) {
+    for (const entry of batch.entries) {
+      const fields = entry.fields ?? fieldsOfLeaf(entry.leaf);
+      if (fields) rows.push({ logId: id, index: entry.index, fields });
+    }
+  }
+  if (rows.length === 0) return;
+  const { rows: state } = await db.query<{ first: number }>(
+    "UPDATE query_state SET next_seq = next_seq + $1 WHERE id = 1 RETURNING next_seq - $1 AS first",
+    [rows.length],
+  );
+  const first = (state[0] as { first: number }).first;
+  const column = <T>(of: (row: (typeof rows)[number], i: number) => T): T[] => rows.map(of);
+  const opt = (value: string | undefined): string | null => (value === undefined ? null : pgText(value));
+  await db.query(
+    `INSERT INTO events (log_id, seq, idx, occurred_ms, received_ms, action, resource, actor_type, actor_id, outcome, ip, request_id,
+       session_id, targets, keys, tsv)
+     SELECT log_id, seq, idx, occurred_ms, received_ms, action, resource, actor_type, actor_id, outcome, ip, request_id, session_id,
+       targets, array(SELECT json_array_elements_text(keys::json)), tsv::tsvector
+     FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[],
+       $10::text[], $11::text[], $12::text[], $13::text[], $14::int[], $15::text[], $16::text[])
+       AS t (log_id, seq, idx, occurred_ms, received_ms, action, resource, actor_type, actor_id, outcome, ip, request_id, session_id,
+         targets, keys, tsv)`,
+    [
+      column((r) => r.logId),
+      column((_, i) => first + i),
+      column((r) => r.index),
+      column((r) => r.fields.occurredMs),
+      column((r) => r.fields.receivedMs),
+      column((r) => r.fields.action),
+      column((r) => resourceOf(r.fields.action)),
+      column((r) => pgText(r.fields.actorType)),
+      column((r) => pgText(r.fields.actorId)),
+      column((r) => r.fields.outcome),
+      column((r) => opt(r.fields.ip)),
+      column((r) => opt(r.fields.requestId)),
+      column((r) => opt(r.fields.sessionId)),
+      column((r) => r.fields.targets.length),
+      column((r) => JSON.stringify(keysOf(r.fields))),
+      column((r) => tsvectorOf(r.fields.text)),
+    ],
+  );
+}
