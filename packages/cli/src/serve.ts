@@ -4,9 +4,15 @@ import { Authenticator, createApp, ensureAdminKey, listen, loadViewerTokenSecret
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { acquireLock, dataDir, ensureDataDir, loadSigner } from "./data-dir.js";
 import { demoEvents } from "./demo.js";
+import { openServeStore } from "./serve-store.js";
 
 export interface ServeOptions {
   readonly data: string;
+  /** `postgres://…` for the scale-out store (several instances, one integrator); default: SQLite in `data`. */
+  readonly store?: string;
+  /** A read replica for queries (PostgreSQL only). */
+  readonly readStore?: string;
+  readonly poolSize?: number;
   readonly host: string;
   readonly port: number;
   readonly originPrefix: string;
@@ -26,12 +32,28 @@ const DEMO_TENANTS = [
 export async function serve(options: ServeOptions): Promise<{ url: string; stop: () => Promise<void> }> {
   const dir = dataDir(options.data);
   ensureDataDir(dir);
-  const releaseLock = acquireLock(dir);
+  // On PostgreSQL many instances share the database: the database coordinates them, not a lock file.
+  const releaseLock = options.store ? () => undefined : acquireLock(dir);
   const signer = await loadSigner(dir, { keyName: options.originPrefix, create: true, env: options.env.SEALTRAIL_SIGNING_KEY });
   const viewerTokenSecret = loadViewerTokenSecret(join(dir.path, "viewer-token-secret"), { create: true });
-  const store = createSqliteStore({ path: dir.databasePath });
   // The origin prefix is the signing key's name: fixed when the key is made, so origins never drift.
-  const engine = await LogEngine.open({ store, signer, originPrefix: signer.name });
+  const {
+    store,
+    engine,
+    close: closeStore,
+  } = options.store
+    ? await openServeStore({
+        url: options.store,
+        ...(options.readStore ? { readUrl: options.readStore } : {}),
+        ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+        signer,
+        print: options.print,
+      })
+    : await (async () => {
+        const sqlite = createSqliteStore({ path: dir.databasePath });
+        const engine = await LogEngine.open({ store: sqlite, signer, originPrefix: signer.name });
+        return { store: sqlite, engine, close: () => engine.close() };
+      })();
   const envAdminKey = options.env.SEALTRAIL_ADMIN_KEY || undefined;
   const { generated } = await ensureAdminKey(store, envAdminKey);
   // Shown as soon as it exists: if anything later fails (a port in use), the key is not lost.
@@ -59,6 +81,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   const banner = [
     `Sealtrail listening on ${server.url}`,
     `  data:         ${dir.path}`,
+    ...(options.store ? [`  store:        ${store.description} (many instances, one integrator)`] : []),
     `  signing key:  Ed25519, checkpoints of log L are signed as ${signer.name}/L (verifier keys: sealtrail keys)`,
   ];
   if (!generated && !envAdminKey) banner.push("  admin key:    the one printed on first start (or set SEALTRAIL_ADMIN_KEY)");
@@ -68,7 +91,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   const stop = () => {
     stopping ??= (async () => {
       await server.close();
-      await engine.close();
+      await closeStore();
       releaseLock();
     })();
     return stopping;

@@ -34,6 +34,7 @@ import {
   validateEvent,
 } from "@sealtrail/core";
 import { eventOf } from "./queries.js";
+import type { Sequencer } from "./sequencer.js";
 import type { AppendedEntry, LogAppend, LogStore, StoredCheckpoint, StoredEntry, StoredHash } from "./store.js";
 
 export interface EngineOptions {
@@ -46,6 +47,8 @@ export interface EngineOptions {
   /** Upper bound on events sequenced in one transaction. */
   readonly maxEventsPerCommit?: number;
   readonly now?: () => number;
+  /** Multi-writer mode: appends go to the sequencer; this engine never writes or signs (sequencer.ts). */
+  readonly sequencer?: Sequencer;
 }
 
 export interface AppendedEvent {
@@ -125,6 +128,7 @@ export class LogEngine {
   readonly #intervalMs: number;
   readonly #maxEvents: number;
   readonly #now: () => number;
+  readonly #sequencer: Sequencer | undefined;
   readonly #logs = new Map<string, LogState>();
   readonly #logSigners = new Map<string, Promise<NoteSigner>>();
   readonly #listeners = new Map<string, Set<CommitListener>>();
@@ -140,6 +144,7 @@ export class LogEngine {
     this.#intervalMs = options.checkpointIntervalMs ?? DEFAULT_INTERVAL_MS;
     this.#maxEvents = options.maxEventsPerCommit ?? DEFAULT_MAX_EVENTS;
     this.#now = options.now ?? Date.now;
+    this.#sequencer = options.sequencer;
   }
 
   /** Opens an engine over a store, re-deriving every log's state from what the store holds. */
@@ -249,6 +254,7 @@ export class LogEngine {
       seen.set(draft.id, fingerprint);
     });
     if (drafts.length === 0) return [];
+    if (this.#sequencer) return this.#sequencer.append(log, drafts, options);
     return new Promise<AppendedEvent[]>((resolve, reject) => {
       this.#queue.push({ log, drafts, pointers, resolve, reject });
       this.#scheduleFlush();
@@ -433,7 +439,7 @@ export class LogEngine {
   }
 
   #scheduleCheckpoint(log: string, state: LogState): void {
-    if (state.checkpointTimer || this.#closed) return;
+    if (state.checkpointTimer || this.#closed || this.#sequencer) return;
     const wait = Math.max(0, state.lastCheckpointAt + this.#intervalMs - this.#now());
     state.checkpointTimer = setTimeout(() => {
       state.checkpointTimer = undefined;
@@ -445,6 +451,8 @@ export class LogEngine {
   }
 
   async #signCheckpoint(log: string, state: LogState): Promise<void> {
+    // In multi-writer mode only the integrating process signs.
+    if (this.#sequencer) return;
     // Chained before any await, so two callers (the timer and close) never sign at once.
     const previous = state.signing;
     const run = (async () => {
@@ -466,6 +474,32 @@ export class LogEngine {
     })();
     state.signing = run.catch(() => undefined);
     await run;
+  }
+
+  /**
+   * Re-reads a log from the store after another process integrated into it (multi-writer mode):
+   * adopts its size and latest checkpoint, resolves the waiters it covers, and passes the new
+   * entries to subscribers. Calls for one log must not overlap (the caller serializes them).
+   */
+  async reload(log: string): Promise<void> {
+    const old = this.#logs.get(log);
+    this.#logs.delete(log);
+    let state: LogState;
+    try {
+      state = await this.#loadLog(log);
+    } catch (error) {
+      if (old && !this.#logs.has(log)) this.#logs.set(log, old);
+      throw error;
+    }
+    if (!old) return;
+    const covered = state.checkpoint?.treeSize ?? 0;
+    for (const waiter of old.waiters) {
+      if (waiter.size <= covered && state.checkpoint) waiter.resolve(state.checkpoint);
+      else state.waiters.push(waiter);
+    }
+    const from = old.range.size;
+    const to = state.range.size;
+    if (to > from && (this.#listeners.get(log)?.size ?? 0) > 0) this.#notify(log, await this.#store.readEntries(log, from, to - from));
   }
 
   /** Resolves with the first checkpoint that covers `index` (used by `wait: 'checkpoint'`). */

@@ -1,3 +1,4 @@
+export { type PostgresCluster, type PostgresClusterOptions, startPostgresCluster } from "./cluster.js";
 export { dropPartitionsBefore, ensurePartitions, partitionName } from "./migrate.js";
 export type { PgPool, PgPoolClient, PgQueryable, PgResult } from "./pg-client.js";
 export {

@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type EventDraft, GROUP_BY, matchesFilter, type QueryFilter } from "@sealtrail/core";
 import type { EventQuery, QueriedEntry } from "@sealtrail/engine";
-import { eventBatches, type GeneratedEvent, pick, random, randomDraft, randomFilter, referenceGroups, snapshot } from "@sealtrail/store-testkit";
+import {
+  eventBatches,
+  type GeneratedEvent,
+  pick,
+  random,
+  randomDraft,
+  randomFilter,
+  referenceGroups,
+  snapshot,
+} from "@sealtrail/store-testkit";
 import pg from "pg";
 import { dropPartitionsBefore, partitionName } from "./migrate.js";
 import { createPostgresStore, type PostgresStore } from "./postgres-store.js";
@@ -171,7 +180,12 @@ describe("paging while events arrive", () => {
         const seen: string[] = [];
         let afterSeq: number | undefined;
         for (;;) {
-          const page = await store.queryEvents({ filter, order: "desc", limit: 23, ...(afterSeq === undefined ? {} : { after: afterSeq }) });
+          const page = await store.queryEvents({
+            filter,
+            order: "desc",
+            limit: 23,
+            ...(afterSeq === undefined ? {} : { after: afterSeq }),
+          });
           if (page.length === 0) break;
           seen.push(...page.map(keyOf));
           afterSeq = (page[page.length - 1] as QueriedEntry).seq;

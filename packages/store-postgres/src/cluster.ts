@@ -1,0 +1,301 @@
+import { type EventDraft, type FieldProblem, InputError, StoreError, ulid } from "@sealtrail/core";
+import { type AppendedEvent, type EngineOptions, LogEngine, type LogStore, type Sequencer } from "@sealtrail/engine";
+import { inTransaction } from "./pg-client.js";
+import type { PostgresStore } from "./postgres-store.js";
+import { LOCK } from "./schema.js";
+
+/**
+ * Many writers, one integrator (DESIGN §5, docs/deployment.md). Every instance accepts appends:
+ * it validates them, gives each event without an id a fresh ULID, and stages the unit in the
+ * `staged` table (committed, so durable, before anything else happens). Exactly one instance at a
+ * time holds the integrator lease, a session advisory lock on a dedicated connection: it runs an
+ * ordinary LogEngine over the store, feeds it staged units in staging order, then records each
+ * unit's answer and deletes the unit in one transaction, and NOTIFYs. The accepting instance
+ * answers its client from that record: the acknowledgement still carries final indexes.
+ *
+ * Failover: PostgreSQL releases the lock when the holder's connection ends (a killed process's
+ * socket closes at once; a partitioned one's after TCP keepalive), and the others try for it every
+ * `leaseRetryMs`. The new integrator re-derives the trees from the store (LogEngine.open). A unit
+ * the dead one committed but did not answer is integrated again: every event has an id by then,
+ * so the engine's idempotent retry gives back the indexes it already has; nothing is indexed twice.
+ * A deposed integrator that still writes fails the store's size check (concurrent_writer): the
+ * tree cannot fork. Checkpoints are signed by the integrator with the shared key.
+ */
+export interface PostgresClusterOptions {
+  /** The store every instance uses (its pool carries staging too). */
+  readonly store: PostgresStore;
+  /** The primary again, for the one dedicated connection (lease and LISTEN) per instance. */
+  readonly connectionString: string;
+  /** What the integrating engine needs: signer (the same key on every instance), origin prefix, intervals. */
+  readonly engine: Omit<EngineOptions, "store" | "sequencer">;
+  /** How often an instance without the lease tries to take it (default 500 ms). */
+  readonly leaseRetryMs?: number;
+  /** Most staged units integrated per round (default 2000). */
+  readonly batchUnits?: number;
+  /** Told when this instance starts or stops integrating (for the server's log). */
+  readonly onRoleChange?: (integrating: boolean) => void;
+}
+
+export interface PostgresCluster {
+  /** The engine the server uses: appends are staged, reads follow the store. */
+  readonly engine: LogEngine;
+  /** True while this instance holds the integrator lease. */
+  integrating(): boolean;
+  /** Stops integrating (a final round and checkpoints first), releases the lease, closes the engine and store. */
+  close(): Promise<void>;
+}
+
+interface Waiter {
+  resolve(result: UnitResult): void;
+  reject(error: unknown): void;
+}
+
+type UnitResult =
+  | { readonly ok: AppendedEvent[] }
+  | { readonly error: { code: string; message: string; problems: readonly FieldProblem[] } };
+
+interface DedicatedClient {
+  connect(): Promise<void>;
+  query<R>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+  on(event: "notification", fn: (message: { channel: string; payload?: string }) => void): void;
+  on(event: "error" | "end", fn: (error?: Error) => void): void;
+  end(): Promise<void>;
+}
+
+const POLL_MS = 250;
+
+export async function startPostgresCluster(options: PostgresClusterOptions): Promise<PostgresCluster> {
+  const { store } = options;
+  const pool = store.pool;
+  const retryMs = options.leaseRetryMs ?? 500;
+  const batchUnits = options.batchUnits ?? 2000;
+  const waiters = new Map<number, Waiter>();
+  let closed = false;
+
+  // --- writer side: stage, then wait for the integrator's answer -----------------------------
+  const collect = async (): Promise<void> => {
+    if (waiters.size === 0) return;
+    const ids = [...waiters.keys()];
+    const { rows } = await pool.query<{ id: number; result: string }>(
+      "SELECT id, result FROM staged_results WHERE id = ANY($1::bigint[])",
+      [ids],
+    );
+    if (rows.length === 0) return;
+    await pool.query("DELETE FROM staged_results WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
+    for (const row of rows) {
+      const waiter = waiters.get(row.id);
+      waiters.delete(row.id);
+      waiter?.resolve(JSON.parse(row.result) as UnitResult);
+    }
+  };
+  let collecting: Promise<void> | undefined;
+  const collectSoon = (): void => {
+    collecting ??= collect()
+      .catch(() => undefined)
+      .finally(() => {
+        collecting = undefined;
+      });
+  };
+  // NOTIFY is the fast path; the poll covers a notification lost with a dropped connection.
+  const poll = setInterval(collectSoon, POLL_MS);
+
+  const sequencer: Sequencer = {
+    async append(log: string, drafts: readonly EventDraft[], opts: { pointerBase?: string }): Promise<AppendedEvent[]> {
+      if (closed) throw new StoreError("engine_closed", "the log engine is closed");
+      // An id on every event before it is staged: integrating a unit twice (failover) is then an
+      // idempotent retry, never a second copy.
+      const generated = drafts.map((d) => d.id === undefined);
+      const withIds = drafts.map((d) => (d.id === undefined ? { ...d, id: ulid() } : d));
+      let id: number;
+      try {
+        const { rows } = await pool.query<{ id: number }>(
+          "WITH s AS (INSERT INTO staged (log, drafts, pointers) VALUES ($1, $2, $3) RETURNING id) SELECT id, pg_notify('sealtrail_staged', '') FROM s",
+          [log, JSON.stringify(withIds), opts.pointerBase ?? ""],
+        );
+        id = (rows[0] as { id: number }).id;
+      } catch (cause) {
+        throw new StoreError("store_write_failed", "the store could not stage the batch", { cause });
+      }
+      const result = await new Promise<UnitResult>((resolve, reject) => waiters.set(id, { resolve, reject }));
+      if ("error" in result) {
+        // Only a unit's own fault is answered as an error (integrateRound): rebuilt as the InputError it was.
+        const { code, message, problems } = result.error;
+        throw new InputError(code, message, { problems });
+      }
+      return result.ok.map((r, i) => ({ ...r, created: r.created || generated[i] === true }));
+    },
+  };
+
+  const engine = await LogEngine.open({ ...options.engine, store, sequencer });
+
+  // --- follower side: reload a log when another process (or our own integrator) changed it ---
+  const reloads = new Map<string, { again: boolean }>();
+  const reloadSoon = (log: string): void => {
+    const running = reloads.get(log);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const entry = { again: false };
+    reloads.set(log, entry);
+    void (async () => {
+      do {
+        entry.again = false;
+        await engine.reload(log).catch(() => undefined);
+      } while (entry.again && !closed);
+      reloads.delete(log);
+    })();
+  };
+
+  // --- integrator side ---------------------------------------------------------------------
+  let leader: LogEngine | undefined;
+  let wake: (() => void) | undefined;
+  let leading: Promise<void> | undefined;
+  // The integrating engine must not close the shared store when it steps down.
+  const leaderStore: LogStore = { ...store, close: async () => undefined };
+
+  const integrateRound = async (current: LogEngine): Promise<number> => {
+    const { rows } = await pool.query<{ id: number; log: string; drafts: string; pointers: string }>(
+      "SELECT id, log, drafts, pointers FROM staged ORDER BY id LIMIT $1",
+      [batchUnits],
+    );
+    if (rows.length === 0) return 0;
+    // Issued in one turn of the event loop, so the engine commits them together (group commit).
+    const outcomes = await Promise.all(
+      rows.map((row) =>
+        current.append(row.log, JSON.parse(row.drafts) as unknown[], row.pointers ? { pointerBase: row.pointers } : {}).then(
+          (ok): UnitResult => ({ ok }),
+          (error: unknown): UnitResult | Error => {
+            // The unit itself is at fault (a conflicting id): that is its answer. Anything else
+            // (the store, a lost lease) leaves it staged for the next round or the next integrator.
+            if (error instanceof InputError) return { error: { code: error.code, message: error.message, problems: error.problems } };
+            return error instanceof Error ? error : new Error(String(error));
+          },
+        ),
+      ),
+    );
+    const failed = outcomes.find((o): o is Error => o instanceof Error);
+    const answered = rows.flatMap((row, i) => (outcomes[i] instanceof Error ? [] : [{ id: row.id, result: JSON.stringify(outcomes[i]) }]));
+    if (answered.length > 0) {
+      await inTransaction(pool, async (db) => {
+        await db.query("INSERT INTO staged_results (id, result) SELECT * FROM unnest($1::bigint[], $2::text[])", [
+          answered.map((a) => a.id),
+          answered.map((a) => a.result),
+        ]);
+        await db.query("DELETE FROM staged WHERE id = ANY($1::bigint[])", [answered.map((a) => a.id)]);
+        await db.query("SELECT pg_notify('sealtrail_integrated', '')");
+      });
+    }
+    if (failed) throw failed;
+    return rows.length;
+  };
+
+  const lead = async (): Promise<void> => {
+    const current = await LogEngine.open({ ...options.engine, store: leaderStore });
+    leader = current;
+    options.onRoleChange?.(true);
+    try {
+      while (leader === current && !closed) {
+        const n = await integrateRound(current);
+        if (n === 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, POLL_MS);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+      }
+      // Stepping down in good order: what is staged now is still integrated before the lease goes.
+      if (closed) while ((await integrateRound(current)) > 0);
+    } finally {
+      if (leader === current) leader = undefined;
+      await current.close().catch(() => undefined);
+      options.onRoleChange?.(false);
+    }
+  };
+
+  // --- the dedicated connection: lease and notifications --------------------------------------
+  let client: DedicatedClient | undefined;
+  let electionTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const connect = async (): Promise<DedicatedClient> => {
+    const { default: pg } = await import("pg");
+    const c = new pg.Client({
+      connectionString: options.connectionString,
+      application_name: "sealtrail-lease",
+    }) as unknown as DedicatedClient;
+    c.on("notification", (message) => {
+      if (message.channel === "sealtrail_integrated") collectSoon();
+      else if (message.channel === "sealtrail_staged") wake?.();
+      else if (message.payload) reloadSoon(message.payload);
+    });
+    const lost = () => {
+      if (client !== c) return;
+      client = undefined;
+      // Without the connection there is no lease: stop integrating at once.
+      leader = undefined;
+      wake?.();
+    };
+    c.on("error", lost);
+    c.on("end", lost);
+    await c.connect();
+    for (const channel of ["sealtrail_integrated", "sealtrail_staged", "sealtrail_append", "sealtrail_checkpoint"]) {
+      await c.query(`LISTEN ${channel}`);
+    }
+    return c;
+  };
+
+  const elect = async (): Promise<void> => {
+    if (closed) return;
+    try {
+      if (!client) {
+        client = await connect();
+        // Catch up on whatever changed while we were not listening.
+        for (const log of await engine.listLogs()) reloadSoon(log);
+      }
+      if (!leading) {
+        const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, 0) AS ok", [LOCK.integrator]);
+        if (rows[0]?.ok) {
+          const c = client;
+          leading = lead()
+            .catch(() => undefined)
+            .finally(async () => {
+              leading = undefined;
+              // Release explicitly when the connection survived (an error made us step down).
+              if (client === c && !closed) await c.query("SELECT pg_advisory_unlock($1, 0)", [LOCK.integrator]).catch(() => undefined);
+            });
+        }
+      }
+    } catch {
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => undefined);
+    }
+    if (!closed) electionTimer = setTimeout(() => void elect(), retryMs);
+  };
+  await elect();
+
+  return {
+    engine,
+    integrating: () => leader !== undefined,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (electionTimer) clearTimeout(electionTimer);
+      wake?.();
+      await leading;
+      clearInterval(poll);
+      for (const waiter of waiters.values()) {
+        waiter.reject(new StoreError("engine_closed", "the server stopped before the staged batch was integrated; it is durable"));
+      }
+      waiters.clear();
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => undefined);
+      await engine.close();
+    },
+  };
+}
