@@ -81,12 +81,13 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
       [ids],
     );
     if (rows.length === 0) return;
-    await pool.query("DELETE FROM staged_results WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
     for (const row of rows) {
       const waiter = waiters.get(row.id);
       waiters.delete(row.id);
       waiter?.resolve(JSON.parse(row.result) as UnitResult);
     }
+    // After answering: an answer left behind by a crash here is pruned by the integrator.
+    await pool.query("DELETE FROM staged_results WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
   };
   let collecting: Promise<void> | undefined;
   const collectSoon = (): void => {
@@ -150,6 +151,8 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
   // --- integrator side ---------------------------------------------------------------------
   let leader: LogEngine | undefined;
   let wake: (() => void) | undefined;
+  /** Set by a staging notification, so one that arrives during a round is not lost. */
+  let staged = false;
   let leading: Promise<void> | undefined;
   // The integrating engine must not close the shared store when it steps down.
   const leaderStore: LogStore = { ...store, close: async () => undefined };
@@ -196,8 +199,9 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
     options.onRoleChange?.(true);
     try {
       while (leader === current && !closed) {
+        staged = false;
         const n = await integrateRound(current);
-        if (n === 0) {
+        if (n === 0 && !staged) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, POLL_MS);
             wake = () => {
@@ -229,8 +233,10 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
     }) as unknown as DedicatedClient;
     c.on("notification", (message) => {
       if (message.channel === "sealtrail_integrated") collectSoon();
-      else if (message.channel === "sealtrail_staged") wake?.();
-      else if (message.payload) reloadSoon(message.payload);
+      else if (message.channel === "sealtrail_staged") {
+        staged = true;
+        wake?.();
+      } else if (message.payload) reloadSoon(message.payload);
     });
     const lost = () => {
       if (client !== c) return;
@@ -242,7 +248,10 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
     c.on("error", lost);
     c.on("end", lost);
     await c.connect();
-    for (const channel of ["sealtrail_integrated", "sealtrail_staged", "sealtrail_append", "sealtrail_checkpoint"]) {
+    // Followers reload a log per checkpoint (at most one per interval), not per commit: what they
+    // serve (checkpoint, tiles, proofs) is bounded by the checkpoint anyway, and the live tail
+    // receives a checkpoint interval's events at once.
+    for (const channel of ["sealtrail_integrated", "sealtrail_staged", "sealtrail_checkpoint"]) {
       await c.query(`LISTEN ${channel}`);
     }
     return c;

@@ -108,7 +108,13 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
   const description = options.description ?? "postgres";
   try {
     await migrate(pool, { apply: options.migrate ?? true });
-    if (options.migrate ?? true) await ensurePartitions(pool, Date.now());
+    if (options.migrate ?? true) {
+      await ensurePartitions(pool, Date.now()).catch((error: { code?: string }) => {
+        // 42501: the app role may not create tables. Rows of a month without its partition go to
+        // the default partition until the owner's next start creates it.
+        if (error.code !== "42501") throw error;
+      });
+    }
   } catch (cause) {
     if (cause instanceof StoreError) throw cause;
     throw new StoreError("store_failed", `postgres: cannot open ${description}: ${(cause as Error).message}`, { cause });
