@@ -364,6 +364,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     },
   });
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // Ctrl-C still stops the throwaway cluster (test-cluster.ts stops it on exit).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
   log(`Sealtrail PostgreSQL benchmark (node ${process.version}, PostgreSQL 15, fsync on)`);
   const result = await runPostgresBench({
     events: Number(values.events),

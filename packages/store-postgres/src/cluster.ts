@@ -89,13 +89,21 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
     // After answering: an answer left behind by a crash here is pruned by the integrator.
     await pool.query("DELETE FROM staged_results WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
   };
-  let collecting: Promise<void> | undefined;
+  let collecting = false;
+  let collectAgain = false;
   const collectSoon = (): void => {
-    collecting ??= collect()
-      .catch(() => undefined)
-      .finally(() => {
-        collecting = undefined;
-      });
+    if (collecting) {
+      collectAgain = true;
+      return;
+    }
+    collecting = true;
+    void (async () => {
+      do {
+        collectAgain = false;
+        await collect().catch(() => undefined);
+      } while (collectAgain);
+      collecting = false;
+    })();
   };
   // NOTIFY is the fast path; the poll covers a notification lost with a dropped connection.
   const poll = setInterval(collectSoon, POLL_MS);
@@ -157,10 +165,33 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
   // The integrating engine must not close the shared store when it steps down.
   const leaderStore: LogStore = { ...store, close: async () => undefined };
 
+  /** Units integrated whose answers are being recorded: the next round must not take them again. */
+  const recording = new Set<number>();
+  let recorded: Promise<void> = Promise.resolve();
+  const record = async (answered: readonly { id: number; result: string }[]): Promise<void> => {
+    try {
+      await inTransaction(pool, async (db) => {
+        await db.query("INSERT INTO staged_results (id, result) SELECT * FROM unnest($1::bigint[], $2::text[])", [
+          answered.map((a) => a.id),
+          answered.map((a) => a.result),
+        ]);
+        await db.query("DELETE FROM staged WHERE id = ANY($1::bigint[])", [answered.map((a) => a.id)]);
+        await db.query("SELECT pg_notify('sealtrail_integrated', '')");
+      });
+    } finally {
+      // Recorded, or failed: then the units are still staged and the next round retries them.
+      for (const a of answered) recording.delete(a.id);
+    }
+  };
+
+  /**
+   * One round: the staged units not already in hand, appended together (one store transaction).
+   * Their answers are recorded while the next round appends: two commits in flight, not in a row.
+   */
   const integrateRound = async (current: LogEngine): Promise<number> => {
     const { rows } = await pool.query<{ id: number; log: string; drafts: string; pointers: string }>(
-      "SELECT id, log, drafts, pointers FROM staged ORDER BY id LIMIT $1",
-      [batchUnits],
+      "SELECT id, log, drafts, pointers FROM staged WHERE id <> ALL($2::bigint[]) ORDER BY id LIMIT $1",
+      [batchUnits, [...recording]],
     );
     if (rows.length === 0) return 0;
     // Issued in one turn of the event loop, so the engine commits them together (group commit).
@@ -180,14 +211,11 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
     const failed = outcomes.find((o): o is Error => o instanceof Error);
     const answered = rows.flatMap((row, i) => (outcomes[i] instanceof Error ? [] : [{ id: row.id, result: JSON.stringify(outcomes[i]) }]));
     if (answered.length > 0) {
-      await inTransaction(pool, async (db) => {
-        await db.query("INSERT INTO staged_results (id, result) SELECT * FROM unnest($1::bigint[], $2::text[])", [
-          answered.map((a) => a.id),
-          answered.map((a) => a.result),
-        ]);
-        await db.query("DELETE FROM staged WHERE id = ANY($1::bigint[])", [answered.map((a) => a.id)]);
-        await db.query("SELECT pg_notify('sealtrail_integrated', '')");
-      });
+      for (const a of answered) recording.add(a.id);
+      const previous = recorded;
+      recorded = previous.then(() => record(answered)).catch(() => undefined);
+      // At most one recording in flight beside the next append.
+      await previous;
     }
     if (failed) throw failed;
     return rows.length;
@@ -215,6 +243,7 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
       // Stepping down in good order: what is staged now is still integrated before the lease goes.
       if (closed) while ((await integrateRound(current)) > 0);
     } finally {
+      await recorded;
       if (leader === current) leader = undefined;
       await current.close().catch(() => undefined);
       options.onRoleChange?.(false);

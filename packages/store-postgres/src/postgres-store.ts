@@ -130,10 +130,6 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
     if (rows[0]) logIds.set(name, rows[0].id);
     return rows[0]?.id;
   };
-  const sizeOf = async (db: PgQueryable, id: number): Promise<number> => {
-    const { rows } = await db.query<{ size: number }>("SELECT coalesce(max(idx) + 1, 0) AS size FROM entries WHERE log_id = $1", [id]);
-    return rows[0]?.size ?? 0;
-  };
   const summaries = async (where: string, params: unknown[]): Promise<LogSummary[]> => {
     const { rows } = await pool.query<{ name: string; created_at: string; size: number }>(
       `SELECT l.name, l.created_at, coalesce((SELECT max(idx) + 1 FROM entries e WHERE e.log_id = l.id), 0) AS size
@@ -168,46 +164,68 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
     }
   };
 
+  /**
+   * One transaction whatever the number of logs, in a fixed number of statements: lock every log
+   * (advisory, in name order, so two multi-log appends never wait on each other in a cycle), create
+   * the new ones, check every size under the locks, then insert all entries, hashes and index rows.
+   */
   const appendTx = async (db: PgQueryable, batches: readonly LogAppend[]): Promise<void> => {
-    // Locks in name order, so two multi-log appends never wait on each other in a cycle.
-    const ordered = [...batches].sort((a, b) => (a.log < b.log ? -1 : a.log > b.log ? 1 : 0));
+    for (const batch of batches) assertLogName(batch.log);
+    const names = [...new Set(batches.map((b) => b.log))].sort();
+    await db.query("SELECT pg_advisory_xact_lock($1, hashtext(n)) FROM unnest($2::text[]) AS n ORDER BY n", [LOCK.log, names]);
+    const ids = new Map<string, number>();
+    const known = await db.query<{ id: number; name: string }>("SELECT id, name FROM logs WHERE name = ANY($1::text[])", [names]);
+    for (const row of known.rows) ids.set(row.name, row.id);
+    const missing = names.filter((name) => !ids.has(name));
+    if (missing.length > 0) {
+      const created = await db.query<{ id: number; name: string }>(
+        "INSERT INTO logs (name, created_at) SELECT n, $2 FROM unnest($1::text[]) AS n ORDER BY n RETURNING id, name",
+        [missing, new Date().toISOString()],
+      );
+      for (const row of created.rows) ids.set(row.name, row.id);
+    }
+    for (const [name, id] of ids) logIds.set(name, id);
+    const sizes = new Map<number, number>();
+    const measured = await db.query<{ id: number; size: number }>(
+      "SELECT l.id, coalesce((SELECT max(idx) + 1 FROM entries e WHERE e.log_id = l.id), 0) AS size FROM unnest($1::int[]) AS l (id)",
+      [[...ids.values()]],
+    );
+    for (const row of measured.rows) sizes.set(row.id, row.size);
+    const entries: { id: number; entry: LogAppend["entries"][number] }[] = [];
+    const hashes: { id: number; hash: LogAppend["hashes"][number] }[] = [];
     const indexed: { id: number; batch: LogAppend }[] = [];
-    for (const batch of ordered) {
-      assertLogName(batch.log);
-      await db.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [LOCK.log, batch.log]);
-      let id = await logId(db, batch.log);
-      if (id === undefined) {
-        const { rows } = await db.query<{ id: number }>("INSERT INTO logs (name, created_at) VALUES ($1, $2) RETURNING id", [
-          batch.log,
-          new Date().toISOString(),
-        ]);
-        id = (rows[0] as { id: number }).id;
-        logIds.set(batch.log, id);
-      }
-      const size = await sizeOf(db, id);
+    for (const batch of batches) {
+      const id = ids.get(batch.log) as number;
+      const size = sizes.get(id) ?? 0;
       if (size !== batch.startIndex) {
         throw new StoreError("concurrent_writer", `log ${batch.log} has ${size} entries, the batch expected ${batch.startIndex}`);
       }
       batch.entries.forEach((entry, i) => {
         if (entry.index !== batch.startIndex + i) throw new StoreError("non_contiguous", `log ${batch.log}: entries are not contiguous`);
+        entries.push({ id, entry });
       });
-      if (batch.entries.length > 0) {
-        await db.query(
-          "INSERT INTO entries (log_id, idx, event_id, leaf) SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bytea[])",
-          [id, batch.entries.map((e) => e.index), batch.entries.map((e) => e.id), batch.entries.map((e) => buffer(e.leaf))],
-        );
-      }
-      if (batch.hashes.length > 0) {
-        await db.query(
-          "INSERT INTO tree_hashes (log_id, level, idx, hash) SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])",
-          [id, batch.hashes.map((h) => h.level), batch.hashes.map((h) => h.index), batch.hashes.map((h) => buffer(h.hash))],
-        );
-      }
+      for (const hash of batch.hashes) hashes.push({ id, hash });
+      sizes.set(id, size + batch.entries.length);
       indexed.push({ id, batch });
     }
+    if (entries.length > 0) {
+      await db.query(
+        "INSERT INTO entries (log_id, idx, event_id, leaf) SELECT * FROM unnest($1::int[], $2::bigint[], $3::text[], $4::bytea[])",
+        [
+          entries.map((e) => e.id),
+          entries.map((e) => e.entry.index),
+          entries.map((e) => e.entry.id),
+          entries.map((e) => buffer(e.entry.leaf)),
+        ],
+      );
+    }
+    if (hashes.length > 0) {
+      await db.query(
+        "INSERT INTO tree_hashes (log_id, level, idx, hash) SELECT * FROM unnest($1::int[], $2::smallint[], $3::bigint[], $4::bytea[])",
+        [hashes.map((h) => h.id), hashes.map((h) => h.hash.level), hashes.map((h) => h.hash.index), hashes.map((h) => buffer(h.hash.hash))],
+      );
+    }
     await writeIndex(db, indexed);
-    // Other instances reload their view of these logs (cluster.ts).
-    for (const batch of ordered) await db.query("SELECT pg_notify('sealtrail_append', $1)", [batch.log]);
   };
 
   const appendAll = async (batches: readonly LogAppend[]): Promise<void> => {

@@ -70,6 +70,17 @@ export async function startTestCluster(options: { settings?: Record<string, stri
   const psql = (database: string, sql: string): string =>
     run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", database, "-c", sql]);
   let stopped = false;
+  // A process that ends without calling stop (a crash, process.exit) still takes its cluster along.
+  const onExit = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  process.once("exit", onExit);
   return {
     port,
     url,
@@ -82,6 +93,7 @@ export async function startTestCluster(options: { settings?: Record<string, stri
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      process.removeListener("exit", onExit);
       try {
         run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
       } finally {
