@@ -483,15 +483,16 @@ export class LogEngine {
    */
   async reload(log: string): Promise<void> {
     const old = this.#logs.get(log);
+    // A log this engine has not loaded yet is read fresh from the store on first use.
+    if (!old) return;
     this.#logs.delete(log);
     let state: LogState;
     try {
       state = await this.#loadLog(log);
     } catch (error) {
-      if (old && !this.#logs.has(log)) this.#logs.set(log, old);
+      if (!this.#logs.has(log)) this.#logs.set(log, old);
       throw error;
     }
-    if (!old) return;
     const covered = state.checkpoint?.treeSize ?? 0;
     for (const waiter of old.waiters) {
       if (waiter.size <= covered && state.checkpoint) waiter.resolve(state.checkpoint);
