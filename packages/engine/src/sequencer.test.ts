@@ -123,7 +123,8 @@ describe("engine with a sequencer (multi-writer mode)", () => {
     try {
       await follower.append("acme", [event(1)]);
       await integrator.waitForCheckpoint("acme", 0);
-      await follower.reload("acme");
+      // As the server's live tail does: the log is looked up (and so loaded) before subscribing.
+      assert.ok(await follower.hasLog("acme"));
       const seen: number[] = [];
       follower.subscribe("acme", (events) => seen.push(...events.map((e) => e.index)));
       const [appended] = await follower.append("acme", [event(2), event(3)]);
