@@ -1,5 +1,6 @@
 import { type EventDraft, type FieldProblem, InputError, StoreError, ulid } from "@sealtrail/core";
 import { type AppendedEvent, type EngineOptions, LogEngine, type LogStore, type Sequencer } from "@sealtrail/engine";
+import { ensurePartitions } from "./migrate.js";
 import { inTransaction } from "./pg-client.js";
 import type { PostgresStore } from "./postgres-store.js";
 import { LOCK } from "./schema.js";
@@ -63,6 +64,10 @@ interface DedicatedClient {
 }
 
 const POLL_MS = 250;
+/** How often the integrator does housekeeping (see `maintain`). */
+const MAINTENANCE_MS = 10 * 60_000;
+/** Answers nobody collected (the accepting instance died first) are kept this long for inspection. */
+const ORPHAN_ANSWER_MS = 60 * 60_000;
 
 export async function startPostgresCluster(options: PostgresClusterOptions): Promise<PostgresCluster> {
   const { store } = options;
@@ -221,12 +226,27 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
     return rows.length;
   };
 
+  /**
+   * Housekeeping, by the integrator only: answers whose accepting instance died before collecting
+   * them, and the query index partitions of the months ahead (the owner role only; the app role
+   * cannot create tables and leaves that to the owner's next start).
+   */
+  const maintain = async (): Promise<void> => {
+    await pool.query("DELETE FROM staged_results WHERE integrated_at < now() - $1 * interval '1 millisecond'", [ORPHAN_ANSWER_MS]);
+    await ensurePartitions(pool, Date.now()).catch(() => undefined);
+  };
+
   const lead = async (): Promise<void> => {
     const current = await LogEngine.open({ ...options.engine, store: leaderStore });
     leader = current;
     options.onRoleChange?.(true);
+    let maintained = 0;
     try {
       while (leader === current && !closed) {
+        if (Date.now() - maintained > MAINTENANCE_MS) {
+          maintained = Date.now();
+          await maintain().catch(() => undefined);
+        }
         staged = false;
         const n = await integrateRound(current);
         if (n === 0 && !staged) {
