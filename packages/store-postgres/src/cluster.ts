@@ -77,6 +77,39 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
   const waiters = new Map<number, Waiter>();
   let closed = false;
 
+  /**
+   * Notifications go out after the commit they announce, never inside it: a transaction that
+   * NOTIFYs holds a global lock through its commit (WAL flush included), which would serialize
+   * every staging and checkpoint commit of the cluster. Calls made while one is in flight are
+   * coalesced into the next (payloads joined by newlines, within NOTIFY's 8000 bytes).
+   */
+  const notifier = (channel: string) => {
+    let pending: Set<string> | undefined;
+    let sending = false;
+    const send = async (): Promise<void> => {
+      sending = true;
+      while (pending && !closed) {
+        const payloads = [...pending];
+        pending = undefined;
+        const chunks: string[] = [];
+        for (const payload of payloads) {
+          const last = chunks.at(-1);
+          if (last !== undefined && last.length + payload.length < 7000) chunks[chunks.length - 1] = `${last}\n${payload}`;
+          else chunks.push(payload);
+        }
+        for (const chunk of chunks) await pool.query("SELECT pg_notify($1, $2)", [channel, chunk]).catch(() => undefined);
+      }
+      sending = false;
+    };
+    return (payload = ""): void => {
+      (pending ??= new Set()).add(payload);
+      if (!sending) void send();
+    };
+  };
+  const notifyStaged = notifier("sealtrail_staged");
+  const notifyIntegrated = notifier("sealtrail_integrated");
+  const notifyCheckpoint = notifier("sealtrail_checkpoint");
+
   // --- writer side: stage, then wait for the integrator's answer -----------------------------
   const collect = async (): Promise<void> => {
     if (waiters.size === 0) return;
@@ -122,11 +155,13 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
       const withIds = drafts.map((d) => (d.id === undefined ? { ...d, id: ulid() } : d));
       let id: number;
       try {
-        const { rows } = await pool.query<{ id: number }>(
-          "WITH s AS (INSERT INTO staged (log, drafts, pointers) VALUES ($1, $2, $3) RETURNING id) SELECT id, pg_notify('sealtrail_staged', '') FROM s",
-          [log, JSON.stringify(withIds), opts.pointerBase ?? ""],
-        );
+        const { rows } = await pool.query<{ id: number }>("INSERT INTO staged (log, drafts, pointers) VALUES ($1, $2, $3) RETURNING id", [
+          log,
+          JSON.stringify(withIds),
+          opts.pointerBase ?? "",
+        ]);
         id = (rows[0] as { id: number }).id;
+        notifyStaged();
       } catch (cause) {
         throw new StoreError("store_write_failed", "the store could not stage the batch", { cause });
       }
@@ -167,8 +202,17 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
   /** Set by a staging notification, so one that arrives during a round is not lost. */
   let staged = false;
   let leading: Promise<void> | undefined;
-  // The integrating engine must not close the shared store when it steps down.
-  const leaderStore: LogStore = { ...store, close: async () => undefined };
+  // The integrating engine must not close the shared store when it steps down, and every
+  // instance hears of its checkpoints (a notification lost with a dying integrator is made good
+  // by its successor, which announces every log when it takes over).
+  const leaderStore: LogStore = {
+    ...store,
+    appendCheckpoint: async (checkpoint) => {
+      await store.appendCheckpoint(checkpoint);
+      notifyCheckpoint(checkpoint.log);
+    },
+    close: async () => undefined,
+  };
 
   /** Units integrated whose answers are being recorded: the next round must not take them again. */
   const recording = new Set<number>();
@@ -181,8 +225,8 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
           answered.map((a) => a.result),
         ]);
         await db.query("DELETE FROM staged WHERE id = ANY($1::bigint[])", [answered.map((a) => a.id)]);
-        await db.query("SELECT pg_notify('sealtrail_integrated', '')");
       });
+      notifyIntegrated();
     } finally {
       // Recorded, or failed: then the units are still staged and the next round retries them.
       for (const a of answered) recording.delete(a.id);
@@ -239,6 +283,7 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
   const lead = async (): Promise<void> => {
     const current = await LogEngine.open({ ...options.engine, store: leaderStore });
     leader = current;
+    for (const log of await current.listLogs()) notifyCheckpoint(log);
     options.onRoleChange?.(true);
     let maintained = 0;
     try {
@@ -285,7 +330,7 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
       else if (message.channel === "sealtrail_staged") {
         staged = true;
         wake?.();
-      } else if (message.payload) reloadSoon(message.payload);
+      } else if (message.payload) for (const log of message.payload.split("\n")) reloadSoon(log);
     });
     const lost = () => {
       if (client !== c) return;

@@ -1,4 +1,4 @@
-import { assertLogName, LOG_NAME_PATTERN, SealtrailError, StoreError } from "@sealtrail/core";
+import { assertLogName, LOG_NAME_PATTERN, type QueryFilter, SealtrailError, StoreError } from "@sealtrail/core";
 import {
   type ApiKeyRecord,
   type EventQuery,
@@ -15,7 +15,19 @@ import {
 } from "@sealtrail/engine";
 import { ensurePartitions, migrate } from "./migrate.js";
 import { createPgPool, inTransaction, type PgPool, type PgQueryable } from "./pg-client.js";
-import { checkPage, GROUP_KEYS, groupKey, keysOf, Params, pgText, resourceOf, tsvectorOf, whereOf } from "./query-sql.js";
+import {
+  checkPage,
+  GROUP_KEYS,
+  groupKey,
+  keysOf,
+  Params,
+  pgText,
+  resourceOf,
+  type Scope,
+  tsvectorOf,
+  usesKeys,
+  whereOf,
+} from "./query-sql.js";
 import { LOCK } from "./schema.js";
 
 export interface PostgresStoreOptions {
@@ -242,19 +254,25 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
     }
   };
 
-  const resolveLogs = async (names: readonly string[] | undefined): Promise<number[] | undefined> => {
-    if (names === undefined) return undefined;
-    names = names.filter((name) => LOG_NAME_PATTERN.test(name));
-    const { rows } = await reader.query<{ id: number }>("SELECT id FROM logs WHERE name = ANY($1::text[])", [[...new Set(names)]]);
-    return rows.map((r) => r.id);
+  /** The ids of the named logs (undefined: every log), and those its keys are looked up in. */
+  const scopeOf = async (names: readonly string[] | undefined, filter: QueryFilter): Promise<Scope> => {
+    if (names === undefined) {
+      if (!usesKeys(filter)) return { keyLogs: [] };
+      const { rows } = await reader.query<{ id: number }>("SELECT id FROM logs");
+      return { keyLogs: rows.map((r) => r.id) };
+    }
+    const valid = [...new Set(names.filter((name) => LOG_NAME_PATTERN.test(name)))];
+    const { rows } = await reader.query<{ id: number }>("SELECT id FROM logs WHERE name = ANY($1::text[])", [valid]);
+    const ids = rows.map((r) => r.id);
+    return { logs: ids, keyLogs: ids };
   };
 
   const queryEvents = async (query: EventQuery): Promise<QueriedEntry[]> => {
     checkPage(query);
-    const ids = await resolveLogs(query.logs);
-    if (ids !== undefined && ids.length === 0) return [];
+    const scope = await scopeOf(query.logs, query.filter);
+    if (scope.logs?.length === 0) return [];
     const p = new Params();
-    const where = [whereOf(query.filter, ids, p)];
+    const where = [whereOf(query.filter, scope, p)];
     const desc = query.order !== "asc";
     if (query.after !== undefined) where.push(`ev.seq ${desc ? "<" : ">"} ${p.add(query.after)}`);
     const dir = desc ? "DESC" : "ASC";
@@ -271,22 +289,22 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
   };
 
   const countEvents = async (query: Pick<EventQuery, "logs" | "filter">): Promise<number> => {
-    const ids = await resolveLogs(query.logs);
-    if (ids !== undefined && ids.length === 0) return 0;
+    const scope = await scopeOf(query.logs, query.filter);
+    if (scope.logs?.length === 0) return 0;
     const p = new Params();
     const { rows } = await reader.query<{ n: number }>(
-      `SELECT count(*) AS n FROM events AS ev WHERE ${whereOf(query.filter, ids, p)}`,
+      `SELECT count(*) AS n FROM events AS ev WHERE ${whereOf(query.filter, scope, p)}`,
       p.values,
     );
     return rows[0]?.n ?? 0;
   };
 
   const groupEvents: QueryableStore["groupEvents"] = async (query) => {
-    const ids = await resolveLogs(query.logs);
-    if (ids !== undefined && ids.length === 0) return [];
+    const scope = await scopeOf(query.logs, query.filter);
+    if (scope.logs?.length === 0) return [];
     const p = new Params();
     const { rows } = await reader.query<{ k: string | number; n: number }>(
-      `SELECT ${GROUP_KEYS[query.groupBy]} AS k, count(*) AS n FROM events AS ev WHERE ${whereOf(query.filter, ids, p)} GROUP BY 1`,
+      `SELECT ${GROUP_KEYS[query.groupBy]} AS k, count(*) AS n FROM events AS ev WHERE ${whereOf(query.filter, scope, p)} GROUP BY 1`,
       p.values,
     );
     const groups: GroupCount[] = rows.map((r) => ({ key: groupKey(query.groupBy, r.k), count: r.n }));
@@ -354,7 +372,6 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
             checkpoint.note,
             checkpoint.createdAt,
           ]);
-          await db.query("SELECT pg_notify('sealtrail_checkpoint', $1)", [checkpoint.log]);
         }),
       ),
     latestCheckpoint: (log: string) =>
@@ -457,8 +474,8 @@ async function writeIndex(db: PgQueryable, indexed: readonly { id: number; batch
       column((r) => opt(r.fields.requestId)),
       column((r) => opt(r.fields.sessionId)),
       column((r) => r.fields.targets.length),
-      column((r) => JSON.stringify(keysOf(r.fields))),
-      column((r) => tsvectorOf(r.fields.text)),
+      column((r) => JSON.stringify(keysOf(r.logId, r.fields))),
+      column((r) => tsvectorOf(r.logId, r.fields.text)),
     ],
   );
 }

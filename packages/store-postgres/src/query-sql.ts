@@ -41,7 +41,13 @@ export const metadataKey = (match: MetadataMatch): string => {
   return match.value === undefined ? `k:${key}` : `v${key.length}:${key}${pgText(match.value)}`;
 };
 
-export function keysOf(fields: EventIndexFields): string[] {
+/**
+ * `keys` entries carry their log id (`17#y:document`), so one tenant's lookup reads only that
+ * tenant's postings: a GIN index cannot lead with log_id as a btree does (btree_gin is an extension).
+ */
+export const inLog = (logId: number, key: string): string => `${logId}#${key}`;
+
+export function keysOf(logId: number, fields: EventIndexFields): string[] {
   const keys = new Set<string>();
   for (const t of fields.targets) {
     keys.add(targetKey(t) as string);
@@ -52,7 +58,7 @@ export function keysOf(fields: EventIndexFields): string[] {
     keys.add(metadataKey({ key: m.key }));
     if (m.value !== undefined) keys.add(metadataKey(m));
   }
-  return [...keys];
+  return [...keys].map((key) => inLog(logId, key));
 }
 
 /** Tokens have letters, digits and marks only (searchTokens), so they need no quoting beyond '…'. */
@@ -63,7 +69,7 @@ const lexeme = (token: string): string => `'${token.replaceAll("\\", "\\\\").rep
  * database neither parses nor stems (its own parser reads `a.b` as a host name). PostgreSQL keeps
  * positions up to 16383 and 256 per lexeme: beyond that, phrase matches may be missed.
  */
-export function tsvectorOf(text: string): string {
+export function tsvectorOf(logId: number, text: string): string {
   const positions = new Map<string, number[]>();
   searchTokens(text).forEach((token, i) => {
     const list = positions.get(token);
@@ -71,8 +77,12 @@ export function tsvectorOf(text: string): string {
     if (list) list.push(position);
     else positions.set(token, [position]);
   });
-  return [...positions].map(([token, list]) => `${lexeme(token)}:${list.join(",")}`).join(" ");
+  // The log as a lexeme no token can be (tokens hold letters, digits and marks only), so a search
+  // in one log intersects its postings with the log's instead of reading every tenant's matches.
+  return [...[...positions].map(([token, list]) => `${lexeme(token)}:${list.join(",")}`), logLexeme(logId)].join(" ");
 }
+
+const logLexeme = (logId: number): string => `'#${logId}'`;
 
 /** A phrase as a tsquery (`'a' <-> 'b'`), or undefined when it has no token (it holds everywhere). */
 export function phraseQuery(phrase: string): string | undefined {
@@ -101,15 +111,24 @@ const LISTS = [
   ["sessionId", "session_id", true],
 ] as const;
 
-/** Each condition of one side, as SQL that is never NULL. */
-function conditions(filter: QueryExclusions, p: Params, positive: boolean): string[] {
+/** Most logs whose keys a metadata condition lists one by one (beyond: checked row by row). */
+const MAX_KEYED_LOGS = 50;
+
+/**
+ * Each condition of one side, within the logs `logIds`. Exclusions (`positive` false) are never
+ * NULL; positive conditions may be NULL where a column is (a WHERE drops NULL as it drops false),
+ * so that `ip = ANY(…)` stays usable with the partial index on ip.
+ */
+function conditions(filter: QueryExclusions, p: Params, positive: boolean, scope: Scope): string[] {
+  const logIds = scope.keyLogs;
   const out: string[] = [];
   for (const [field, column, nullable] of LISTS) {
     const list = filter[field];
     if (list === undefined) continue;
     const test = `ev.${column} = ANY(${p.add([...new Set(list)].map(pgText), "::text[]")})`;
-    out.push(nullable ? `coalesce(${test}, false)` : test);
+    out.push(nullable && !positive ? `coalesce(${test}, false)` : test);
   }
+  const inLogs = (keys: readonly string[]): string[] => logIds.flatMap((id) => keys.map((key) => inLog(id, key)));
   if (filter.actionPrefix !== undefined) {
     const parts = filter.actionPrefix.map((prefix) => {
       const resource = prefix.slice(0, prefix.indexOf(".") + 1);
@@ -121,19 +140,32 @@ function conditions(filter: QueryExclusions, p: Params, positive: boolean): stri
   if (filter.target !== undefined) {
     const keys = filter.target.map(targetKey);
     if (keys.some((k) => k === undefined)) out.push("ev.targets > 0");
-    else out.push(keys.length === 0 ? "false" : `ev.keys && ${p.add(keys, "::text[]")}`);
+    else out.push(keys.length === 0 || logIds.length === 0 ? "false" : `ev.keys && ${p.add(inLogs(keys as string[]), "::text[]")}`);
   }
   if (filter.metadata !== undefined) {
     // Every entry holds (an empty list always does); on the `not` side, any one excludes.
     const keys = filter.metadata.map(metadataKey);
-    if (positive) out.push(keys.length === 0 ? "true" : `ev.keys @> ${p.add(keys, "::text[]")}`);
-    else out.push(keys.length === 0 ? "false" : `ev.keys && ${p.add(keys, "::text[]")}`);
+    if (keys.length === 0) out.push(positive ? "true" : "false");
+    else if (!positive) out.push(logIds.length === 0 ? "false" : `ev.keys && ${p.add(inLogs(keys), "::text[]")}`);
+    else if (logIds.length <= MAX_KEYED_LOGS) {
+      const each = logIds.map(
+        (id) =>
+          `ev.keys @> ${p.add(
+            keys.map((key) => inLog(id, key)),
+            "::text[]",
+          )}`,
+      );
+      out.push(each.length === 0 ? "false" : `(${each.join(" OR ")})`);
+    } else out.push(`ev.keys @> array(SELECT ev.log_id || '#' || k FROM unnest(${p.add(keys, "::text[]")}) AS k)`);
   }
   if (filter.text !== undefined) {
     const queries = filter.text.map(phraseQuery);
     const real = queries.filter((q): q is string => q !== undefined);
     if (positive) {
-      if (real.length > 0) out.push(`ev.tsv @@ ${p.add(real.join(" & "), "::tsquery")}`);
+      // Within few logs, the log lexemes narrow the index lookup to their postings.
+      const few = scope.logs !== undefined && scope.logs.length > 0 && scope.logs.length <= MAX_KEYED_LOGS;
+      const logs = few ? `(${(scope.logs ?? []).map(logLexeme).join(" | ")}) & ` : "";
+      if (real.length > 0) out.push(`ev.tsv @@ ${p.add(`${logs}${real.join(" & ")}`, "::tsquery")}`);
     } else if (queries.length > real.length) out.push("true");
     else if (real.length > 0) out.push(`ev.tsv @@ ${p.add(real.join(" | "), "::tsquery")}`);
   }
@@ -142,8 +174,19 @@ function conditions(filter: QueryExclusions, p: Params, positive: boolean): stri
 
 const timeBound = (text: string | undefined): number | undefined => (text === undefined ? undefined : Date.parse(text));
 
-/** The WHERE clause (over `events AS ev`) of a filter within some logs (undefined: every log). */
-export function whereOf(filter: QueryFilter, logIds: readonly number[] | undefined, p: Params): string {
+/** The logs of a query: `logs` as given (undefined: every log), `keyLogs` the ids its keys are looked up in. */
+export interface Scope {
+  readonly logs?: readonly number[];
+  readonly keyLogs: readonly number[];
+}
+
+/** True when the filter looks up `keys` (targets, metadata): a search over every log then needs every log id. */
+export const usesKeys = (filter: QueryFilter): boolean =>
+  filter.target !== undefined || filter.metadata !== undefined || filter.not?.target !== undefined || filter.not?.metadata !== undefined;
+
+/** The WHERE clause (over `events AS ev`) of a filter within the scope's logs. */
+export function whereOf(filter: QueryFilter, scope: Scope, p: Params): string {
+  const logIds = scope.logs;
   const parts: string[] = [];
   if (logIds !== undefined)
     parts.push(logIds.length === 1 ? `ev.log_id = ${p.add(logIds[0])}` : `ev.log_id = ANY(${p.add(logIds, "::int[]")})`);
@@ -159,9 +202,9 @@ export function whereOf(filter: QueryFilter, logIds: readonly number[] | undefin
     // An unparseable bound matches nothing, as in core's matcher.
     parts.push(Number.isNaN(ms) ? "false" : `ev.${column} ${op} ${p.add(ms)}`);
   }
-  parts.push(...conditions(filter, p, true));
+  parts.push(...conditions(filter, p, true, scope));
   if (filter.not) {
-    const excluded = conditions(filter.not, p, false);
+    const excluded = conditions(filter.not, p, false, scope);
     if (excluded.length > 0) parts.push(`NOT (${excluded.join(" OR ")})`);
   }
   return parts.length === 0 ? "true" : parts.join(" AND ");
