@@ -18,7 +18,7 @@ import {
   type TrustedCheckpoint,
   tilePath,
 } from "../support/independent-auditor.ts";
-import { type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
+import { runCli, type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
 
 const LOGS = ["acme", "globex"];
 const ADMIN_KEY = "e2e-cluster-admin-key-0123456789";
@@ -187,4 +187,32 @@ test("three instances append concurrently; the integrator is SIGKILLed; nothing 
       assert.equal(ids[index], key.slice(log.length + 1), `${key} at its acknowledged index ${index}`);
     }
   }
+});
+
+test("serve --store refuses what is not a postgres:// URL, a tiny pool, and --read-store alone, as usage errors", async () => {
+  const data = join(dir.path, "usage");
+  for (const [args, message] of [
+    [["--store", "mysql://db/audit"], /--store must be a postgres:\/\/ URL/],
+    [["--store", "postgres://db/audit", "--pool-size", "1"], /--pool-size must be an integer of at least 2/],
+    [["--read-store", "postgres://replica/audit"], /--read-store needs --store/],
+  ] as const) {
+    const result = await runCli(["serve", "--data", data, "--port", "0", ...args]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, message);
+  }
+});
+
+test("serve --store on a database that cannot be reached fails with the address and never the password", async () => {
+  const result = await runCli([
+    "serve",
+    "--data",
+    join(dir.path, "unreachable"),
+    "--port",
+    "0",
+    "--store",
+    "postgres://app:hunter2@127.0.0.1:1/audit",
+  ]);
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /postgres: cannot open postgres:\/\/127\.0\.0\.1:1\/audit/);
+  assert.doesNotMatch(result.stdout + result.stderr, /hunter2/);
 });
