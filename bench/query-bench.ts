@@ -12,7 +12,7 @@ export interface QueryBenchResult {
   query_p99_baseline_ms: Record<string, number>;
 }
 
-interface Shape {
+export interface Shape {
   name: string;
   /** Query language text for Sealtrail. */
   q: (p: Params) => string;
@@ -22,7 +22,7 @@ interface Shape {
   exact?: boolean;
 }
 
-interface Params {
+export interface Params {
   tenant: string;
   actor: string;
   action: string;
@@ -35,7 +35,8 @@ interface Params {
 
 const DAY = 86_400_000;
 
-const SHAPES: Shape[] = [
+/** The documented query shapes (DESIGN §6), shared with the PostgreSQL benchmark (pg-bench.ts). */
+export const SHAPES: Shape[] = [
   { name: "log", q: () => "", sql: (p) => ["tenant = ?", [p.tenant]] },
   { name: "actor", q: (p) => `actor:${p.actor}`, sql: (p) => ["tenant = ? AND actor_id = ?", [p.tenant, p.actor]] },
   { name: "action", q: (p) => `action:${p.action}`, sql: (p) => ["tenant = ? AND action = ?", [p.tenant, p.action]] },
@@ -92,21 +93,7 @@ export async function runQueryBench(options: {
   const plain = new Database(data.plainPath, { readonly: true });
   const queries = new EventQueries({ store: reader, hasLog: async (name) => (await reader.getLog(name)) !== undefined });
   const iterations = options.iterations ?? 200;
-  const params = (i: number): Params => {
-    const sample = samples[(i * 7919) % samples.length] as { tenant: string; event: EventInput };
-    const target = sample.event.targets?.[0] as { type: string; id: string };
-    const name = sample.event.actor.name ?? "Ada";
-    return {
-      tenant: sample.tenant,
-      actor: sample.event.actor.id,
-      action: sample.event.action,
-      resource: sample.event.action.split(".")[0] as string,
-      target: { type: target.type, id: target.id },
-      requestId: sample.event.context?.requestId as string,
-      word: name.split(" ")[1] as string,
-      dayStart: Math.floor(Date.parse(sample.event.occurredAt) / DAY) * DAY,
-    };
-  };
+  const params = (i: number): Params => paramsOf(samples[(i * 7919) % samples.length] as { tenant: string; event: EventInput });
   const result: QueryBenchResult = {
     query_p50_ms: {},
     query_p99_ms: {},
@@ -148,6 +135,22 @@ export async function runQueryBench(options: {
   await reader.close();
   plain.close();
   return result;
+}
+
+/** A shape's parameters taken from one sampled event (so every query has matches). */
+export function paramsOf(sample: { tenant: string; event: EventInput }): Params {
+  const target = sample.event.targets?.[0] as { type: string; id: string };
+  const name = sample.event.actor.name ?? "Ada";
+  return {
+    tenant: sample.tenant,
+    actor: sample.event.actor.id,
+    action: sample.event.action,
+    resource: sample.event.action.split(".")[0] as string,
+    target: { type: target.type, id: target.id },
+    requestId: sample.event.context?.requestId as string,
+    word: name.split(" ")[1] as string,
+    dayStart: Math.floor(Date.parse(sample.event.occurredAt) / DAY) * DAY,
+  };
 }
 
 function round(ms: number): number {

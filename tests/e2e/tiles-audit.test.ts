@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { startTestCluster, type TestCluster } from "../../packages/store-postgres/src/test-cluster.ts";
 import {
   AuditError,
   type AuditReport,
@@ -52,14 +53,19 @@ const checkpoints: TrustedCheckpoint[] = [];
 /** SHOULD-level deviations the auditor reported, shown once. */
 const warned = new Set<string>();
 let goBuild: Promise<{ binary?: string; error?: string }> | undefined;
+/** tiles-audit-postgres.test.ts runs this whole file again on `serve --store postgres://…`. */
+let postgres: TestCluster | undefined;
 
 before(async () => {
-  server = await startServer({ dataDir: join(dir.path, "data"), adminKey: ADMIN_KEY });
+  if (process.env.SEALTRAIL_E2E_STORE === "postgres") postgres = await startTestCluster();
+  const args = postgres ? ["--store", await postgres.createDatabase()] : [];
+  server = await startServer({ dataDir: join(dir.path, "data"), adminKey: ADMIN_KEY, args });
   if (goToolchain().available) goBuild = buildGoAuditor();
 });
 
 after(async () => {
   await server?.stop();
+  await postgres?.stop();
   dir.remove();
 });
 

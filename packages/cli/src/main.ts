@@ -35,9 +35,16 @@ function describe(error: unknown): string {
 }
 
 const serveCommand = defineCommand({
-  meta: { name: "serve", description: "Run the Sealtrail server on the embedded SQLite store" },
+  meta: { name: "serve", description: "Run the Sealtrail server on the embedded SQLite store, or on PostgreSQL with --store" },
   args: {
-    data: { type: "string", description: "Data directory", default: "./sealtrail-data" },
+    data: {
+      type: "string",
+      description: "Data directory (signing key, viewer token secret; the SQLite database)",
+      default: "./sealtrail-data",
+    },
+    store: { type: "string", description: "postgres://user:password@host/db: run as one of many instances on PostgreSQL" },
+    "read-store": { type: "string", description: "postgres://… of a read replica for queries (with --store)" },
+    "pool-size": { type: "string", description: "Connections to PostgreSQL per instance (with --store)", default: "10" },
     port: { type: "string", description: "TCP port", default: "7070" },
     host: { type: "string", description: "Address to bind", default: "127.0.0.1" },
     "origin-prefix": {
@@ -89,8 +96,15 @@ const serveCommand = defineCommand({
     };
     process.once("SIGINT", () => shutdown("SIGINT"));
     process.once("SIGTERM", () => shutdown("SIGTERM"));
+    const poolSize = Number(args["pool-size"]);
+    if (!Number.isInteger(poolSize) || poolSize < 2)
+      return fail(`--pool-size must be an integer of at least 2, got ${args["pool-size"]}`, EXIT.usage);
+    if (args.store && !/^postgres(ql)?:\/\//.test(args.store)) return fail("--store must be a postgres:// URL", EXIT.usage);
+    if (args["read-store"] && !args.store) return fail("--read-store needs --store", EXIT.usage);
     starting = serve({
       data: args.data,
+      ...(args.store ? { store: args.store, poolSize } : {}),
+      ...(args["read-store"] ? { readStore: args["read-store"] } : {}),
       host: args.host,
       port,
       originPrefix: args["origin-prefix"],

@@ -16,6 +16,11 @@ import { loadPersonalDataConfig, openServerParts } from "./server-parts.js";
 
 export interface ServeOptions {
   readonly data: string;
+  /** `postgres://…` for the scale-out store (several instances, one integrator); default: SQLite in `data`. */
+  readonly store?: string;
+  /** A read replica for queries (PostgreSQL only). */
+  readonly readStore?: string;
+  readonly poolSize?: number;
   readonly host: string;
   readonly port: number;
   readonly originPrefix: string;
@@ -44,12 +49,26 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   const anchorTargets = (options.anchors ?? []).map((spec) => parseAnchorTarget(spec, options.env));
   const dir = dataDir(options.data);
   ensureDataDir(dir);
-  const releaseLock = acquireLock(dir);
+  // On PostgreSQL many instances share the database: the database coordinates them, not a lock file.
+  const releaseLock = options.store ? () => undefined : acquireLock(dir);
   const signer = await loadSigner(dir, { keyName: options.originPrefix, create: true, env: options.env.SEALTRAIL_SIGNING_KEY });
   const viewerTokenSecret = loadViewerTokenSecret(join(dir.path, "viewer-token-secret"), { create: true });
   const personalDataConfig = loadPersonalDataConfig(options.personalDataConfig);
   // The origin prefix is the signing key's name: fixed when the key is made, so origins never drift.
-  const parts = await openServerParts(dir, { signer, ...(personalDataConfig ? { personalData: personalDataConfig } : {}) });
+  const parts = await openServerParts(dir, {
+    signer,
+    ...(personalDataConfig ? { personalData: personalDataConfig } : {}),
+    ...(options.store
+      ? {
+          postgres: {
+            url: options.store,
+            ...(options.readStore ? { readUrl: options.readStore } : {}),
+            ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+            print: options.print,
+          },
+        }
+      : {}),
+  });
   const { store, engine, personalData } = parts;
   const envAdminKey = options.env.SEALTRAIL_ADMIN_KEY || undefined;
   const { generated } = await ensureAdminKey(store, envAdminKey);
@@ -95,6 +114,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   const banner = [
     `Sealtrail listening on ${server.url}`,
     `  data:         ${dir.path}`,
+    ...(options.store ? [`  store:        ${store.description} (many instances, one integrator)`] : []),
     `  signing key:  Ed25519, checkpoints of log L are signed as ${signer.name}/L (verifier keys: sealtrail keys)`,
   ];
   for (const target of anchorTargets) banner.push(`  anchor:       ${target.description}, every ${anchorIntervalMs / 1000} s`);

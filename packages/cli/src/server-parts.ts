@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
-import { ConfigError, compilePersonalData, type NoteSigner, type PersonalDataConfig } from "@sealtrail/core";
-import { LogEngine } from "@sealtrail/engine";
+import { ConfigError, compilePersonalData, type EventDraft, type NoteSigner, type PersonalDataConfig } from "@sealtrail/core";
+import { LogEngine, type LogStore, type QueryableStore } from "@sealtrail/engine";
 import { createPersonalData, createSqliteKeyStore, type PersonalData, type SubjectKeyStore } from "@sealtrail/privacy";
-import { createSqliteStore, type SqliteStore } from "@sealtrail/store-sqlite";
+import { createSqliteStore } from "@sealtrail/store-sqlite";
 import type { DataDir } from "./data-dir.js";
+import { openServeStore, type PostgresServeOptions } from "./serve-store.js";
 
 export interface ServerParts {
-  readonly store: SqliteStore;
+  readonly store: LogStore & QueryableStore;
   readonly engine: LogEngine;
   readonly personalData: PersonalData;
   /** Closes the engine (flushing, signing a last checkpoint), the store and the key store. */
@@ -33,18 +34,34 @@ export function loadPersonalDataConfig(path: string | undefined): PersonalDataCo
  */
 export async function openServerParts(
   dir: DataDir,
-  options: { signer: NoteSigner; personalData?: PersonalDataConfig },
+  options: { signer: NoteSigner; personalData?: PersonalDataConfig; postgres?: PostgresServeOptions },
 ): Promise<ServerParts> {
-  const store = createSqliteStore({ path: dir.databasePath });
   const keyStore = createSqliteKeyStore({ path: dir.keyStorePath });
   const personalData = createPersonalData({ keyStore, ...(options.personalData ? { config: options.personalData } : {}) });
+  const engineOptions = {
+    signer: options.signer,
+    originPrefix: options.signer.name,
+    protect: (log: string, drafts: readonly EventDraft[], pointers: readonly string[]) => personalData.protect(log, drafts, pointers),
+  };
+  if (options.postgres) {
+    try {
+      const cluster = await openServeStore({ ...options.postgres, engine: engineOptions });
+      return {
+        ...cluster,
+        personalData,
+        close: async () => {
+          await cluster.close();
+          await personalData.close();
+        },
+      };
+    } catch (error) {
+      await personalData.close();
+      throw error;
+    }
+  }
+  const store = createSqliteStore({ path: dir.databasePath });
   try {
-    const engine = await LogEngine.open({
-      store,
-      signer: options.signer,
-      originPrefix: options.signer.name,
-      protect: (log, drafts, pointers) => personalData.protect(log, drafts, pointers),
-    });
+    const engine = await LogEngine.open({ store, ...engineOptions });
     return {
       store,
       engine,

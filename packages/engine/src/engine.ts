@@ -35,6 +35,7 @@ import {
 } from "@sealtrail/core";
 import { eventOf } from "./queries.js";
 import { missingEntriesError } from "./retention.js";
+import type { Sequencer } from "./sequencer.js";
 import type { AppendedEntry, LogAppend, LogStore, StoredCheckpoint, StoredEntry, StoredHash } from "./store.js";
 
 export interface EngineOptions {
@@ -53,6 +54,8 @@ export interface EngineOptions {
    * output for the same event with a client id, or an idempotent retry would look like a conflict.
    */
   readonly protect?: (log: string, drafts: readonly EventDraft[], pointers: readonly string[]) => Promise<EventDraft[]>;
+  /** Multi-writer mode: appends go to the sequencer; this engine never writes or signs (sequencer.ts). */
+  readonly sequencer?: Sequencer;
 }
 
 export interface AppendedEvent {
@@ -130,6 +133,7 @@ export class LogEngine {
   readonly #maxEvents: number;
   readonly #now: () => number;
   readonly #protect: EngineOptions["protect"];
+  readonly #sequencer: Sequencer | undefined;
   readonly #logs = new Map<string, LogState>();
   readonly #logSigners = new Map<string, Promise<NoteSigner>>();
   readonly #listeners = new Map<string, Set<CommitListener>>();
@@ -152,6 +156,7 @@ export class LogEngine {
     this.#maxEvents = options.maxEventsPerCommit ?? DEFAULT_MAX_EVENTS;
     this.#now = options.now ?? Date.now;
     this.#protect = options.protect;
+    this.#sequencer = options.sequencer;
   }
 
   /** Opens an engine over a store, re-deriving every log's state from what the store holds. */
@@ -264,6 +269,7 @@ export class LogEngine {
     const protectedDrafts = this.#protect ? await this.#protect(log, drafts, pointers) : drafts;
     // Closed while protecting: nothing would flush this unit any more.
     if (this.#closed) throw new StoreError("engine_closed", "the log engine is closed");
+    if (this.#sequencer) return this.#sequencer.append(log, protectedDrafts, options);
     return new Promise<AppendedEvent[]>((resolve, reject) => {
       this.#queue.push({ log, drafts: protectedDrafts, pointers, resolve, reject });
       this.#scheduleFlush();
@@ -458,7 +464,8 @@ export class LogEngine {
    * fsync per interval instead of a thousand, and still at most one checkpoint per log per interval.
    */
   #scheduleCheckpoint(log: string): void {
-    if (this.#closed) return;
+    // In multi-writer mode only the integrating process signs (sequencer.ts).
+    if (this.#closed || this.#sequencer) return;
     this.#unsigned.add(log);
     // A running round schedules the next one when it ends (the interval counts from there).
     if (this.#roundTimer || this.#roundRunning) return;
@@ -491,6 +498,7 @@ export class LogEngine {
   /** Signs and stores a checkpoint for each log that has grown; returns the logs that failed. */
   async #signCheckpoints(logs: readonly string[]): Promise<string[]> {
     const failed: string[] = [];
+    if (this.#sequencer) return failed;
     const signed = await Promise.all(
       logs.map(async (log) => {
         const state = this.#logs.get(log) as LogState;
@@ -546,6 +554,33 @@ export class LogEngine {
       }
     }
     return stored;
+  }
+
+  /**
+   * Re-reads a log from the store after another process integrated into it (multi-writer mode):
+   * adopts its size and latest checkpoint, resolves the waiters it covers, and passes the new
+   * entries to subscribers. Calls for one log must not overlap (the caller serializes them).
+   */
+  async reload(log: string): Promise<void> {
+    const old = this.#logs.get(log);
+    // A log this engine has not loaded yet is read fresh from the store on first use.
+    if (!old) return;
+    this.#logs.delete(log);
+    let state: LogState;
+    try {
+      state = await this.#loadLog(log);
+    } catch (error) {
+      if (!this.#logs.has(log)) this.#logs.set(log, old);
+      throw error;
+    }
+    const covered = state.checkpoint?.treeSize ?? 0;
+    for (const waiter of old.waiters) {
+      if (waiter.size <= covered && state.checkpoint) waiter.resolve(state.checkpoint);
+      else state.waiters.push(waiter);
+    }
+    const from = old.range.size;
+    const to = state.range.size;
+    if (to > from && (this.#listeners.get(log)?.size ?? 0) > 0) this.#notify(log, await this.#store.readEntries(log, from, to - from));
   }
 
   /** Resolves with the first checkpoint that covers `index` (used by `wait: 'checkpoint'`). */

@@ -1,4 +1,5 @@
-import { type AuditEvent, type EventIndexFields, indexFieldsOf, OUTCOMES } from "@sealtrail/core";
+import type { EventIndexFields } from "@sealtrail/core";
+import { fieldsOfLeaf } from "@sealtrail/engine";
 import type Database from "better-sqlite3";
 
 /** The FTS token that confines a text search to one log (column `log` of `events_fts`). */
@@ -10,32 +11,7 @@ export const logToken = (logId: number): string => `l${logId}`;
  */
 export const resourceOf = (action: string): string => action.slice(0, action.indexOf(".") + 1);
 
-const decoder = new TextDecoder();
-
-const isText = (value: unknown): value is string => typeof value === "string";
-
-/**
- * The index fields of a stored leaf, computed as the engine computes them (core `indexFieldsOf`),
- * or undefined when the leaf is not an audit event (such entries are stored, never queryable).
- */
-export function fieldsOfLeaf(leaf: Uint8Array): EventIndexFields | undefined {
-  let event: Partial<AuditEvent>;
-  try {
-    event = JSON.parse(decoder.decode(leaf)) as Partial<AuditEvent>;
-  } catch {
-    return undefined;
-  }
-  if (typeof event !== "object" || event === null) return undefined;
-  const { action, actor, targets, outcome, occurredAt, receivedAt } = event;
-  if (!isText(action) || !isText(occurredAt) || !isText(receivedAt)) return undefined;
-  if (!actor || !isText(actor.type) || !isText(actor.id) || !Array.isArray(targets)) return undefined;
-  if (!targets.every((t) => t && isText(t.type) && isText(t.id))) return undefined;
-  if (!isText(outcome) || !(OUTCOMES as readonly string[]).includes(outcome)) return undefined;
-  if (event.context !== undefined && (typeof event.context !== "object" || event.context === null)) return undefined;
-  if (event.metadata !== undefined && (typeof event.metadata !== "object" || event.metadata === null)) return undefined;
-  const fields = indexFieldsOf(event as AuditEvent);
-  return Number.isFinite(fields.occurredMs) && Number.isFinite(fields.receivedMs) ? fields : undefined;
-}
+export { fieldsOfLeaf };
 
 /**
  * Writes the query index rows of new entries (DESIGN §6). Runs inside the append transaction, so

@@ -1,0 +1,161 @@
+/** Append-only tables: the database itself refuses to change, remove or empty what they hold. */
+export const LOG_TABLES = ["logs", "entries", "tree_hashes", "checkpoints"] as const;
+
+/**
+ * Advisory lock namespaces (the first key of the two-key form), so our locks never collide with an
+ * application's own advisory locks on the same database. The second key is `hashtext(log)` or 0.
+ */
+export const LOCK = Object.freeze({
+  /** Held (transaction) while migrating. */
+  migrate: 0x53540001,
+  /** Held (transaction) while appending to a log: its size cannot change under the check. */
+  log: 0x53540002,
+  /** Held (transaction) while storing a checkpoint of a log. */
+  checkpoint: 0x53540003,
+  /** Held (session) by the one process that integrates staged appends (cluster.ts). */
+  integrator: 0x53540004,
+});
+
+const refuse = (table: string): string => `
+CREATE TRIGGER ${table}_no_update_delete BEFORE UPDATE OR DELETE ON ${table}
+  FOR EACH ROW EXECUTE FUNCTION sealtrail_refuse_change();
+CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table}
+  FOR EACH STATEMENT EXECUTE FUNCTION sealtrail_refuse_change();`;
+
+/**
+ * The query index (DESIGN §6): one row per event, derived from the leaf and rebuildable from it,
+ * so it is NOT append-only (retention drops its old partitions). Partitioned by month of the
+ * server's receivedAt, which only moves forward, so a retention job drops whole partitions and
+ * never touches entries or tiles. One-to-many parts (targets, metadata) are keys in `keys` (text[],
+ * GIN); free text is a tsvector built from core's `searchTokens` with positions, so a phrase is
+ * `<->` adjacency exactly as core's matcher defines it. See query-sql.ts for the encodings.
+ */
+const QUERY_INDEX = `
+CREATE TABLE query_state (
+  id integer PRIMARY KEY CHECK (id = 1),
+  next_seq bigint NOT NULL
+);
+INSERT INTO query_state (id, next_seq) VALUES (1, 1);
+CREATE TABLE events (
+  log_id integer NOT NULL,
+  seq bigint NOT NULL,
+  idx bigint NOT NULL,
+  occurred_ms bigint NOT NULL,
+  received_ms bigint NOT NULL,
+  action text NOT NULL,
+  resource text NOT NULL,
+  actor_type text NOT NULL,
+  actor_id text NOT NULL,
+  outcome text NOT NULL,
+  ip text,
+  request_id text,
+  session_id text,
+  targets integer NOT NULL,
+  keys text[] NOT NULL,
+  tsv tsvector NOT NULL
+) PARTITION BY RANGE (received_ms);
+CREATE TABLE events_default PARTITION OF events DEFAULT;
+CREATE INDEX events_log_seq ON events (log_id, seq);
+CREATE INDEX events_seq ON events (seq);
+CREATE INDEX events_occurred ON events (log_id, occurred_ms);
+CREATE INDEX events_received ON events (log_id, received_ms);
+CREATE INDEX events_actor ON events (log_id, actor_id, seq);
+CREATE INDEX events_actor_type ON events (log_id, actor_type, seq);
+CREATE INDEX events_action ON events (log_id, action, seq);
+CREATE INDEX events_resource ON events (log_id, resource, seq);
+CREATE INDEX events_outcome ON events (log_id, outcome, seq);
+CREATE INDEX events_ip ON events (log_id, ip, seq) WHERE ip IS NOT NULL;
+CREATE INDEX events_request ON events (log_id, request_id, seq) WHERE request_id IS NOT NULL;
+CREATE INDEX events_session ON events (log_id, session_id, seq) WHERE session_id IS NOT NULL;
+CREATE INDEX events_keys ON events USING gin (keys);
+CREATE INDEX events_tsv ON events USING gin (tsv);
+`;
+
+/**
+ * Multi-writer staging (cluster.ts): appends accepted by any instance wait here, durable, until
+ * the integrator sequences them; its answer waits in `staged_results` for the accepting instance.
+ * Neither is log data: rows are deleted once integrated and answered.
+ */
+const STAGING = `
+CREATE TABLE staged (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  log text NOT NULL,
+  drafts text NOT NULL,
+  pointers text NOT NULL,
+  staged_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE staged_results (
+  id bigint PRIMARY KEY,
+  result text NOT NULL,
+  integrated_at timestamptz NOT NULL DEFAULT now()
+);
+`;
+
+/** Versioned migrations, applied in order on start under an advisory lock; never edit a released one. */
+export const MIGRATIONS: readonly string[] = [
+  `
+CREATE FUNCTION sealtrail_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'sealtrail: % is append-only (% refused)', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TABLE logs (
+  id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  created_at text NOT NULL
+);
+CREATE TABLE entries (
+  log_id integer NOT NULL REFERENCES logs (id),
+  idx bigint NOT NULL,
+  event_id text NOT NULL,
+  -- The leaf bytes exactly as hashed (DESIGN §3): bytea, never a re-serialized jsonb.
+  leaf bytea NOT NULL,
+  PRIMARY KEY (log_id, idx),
+  UNIQUE (log_id, event_id)
+);
+CREATE TABLE tree_hashes (
+  log_id integer NOT NULL REFERENCES logs (id),
+  level smallint NOT NULL,
+  idx bigint NOT NULL,
+  hash bytea NOT NULL CHECK (length(hash) = 32),
+  PRIMARY KEY (log_id, level, idx)
+);
+CREATE TABLE checkpoints (
+  log_id integer NOT NULL REFERENCES logs (id),
+  tree_size bigint NOT NULL,
+  root_hash bytea NOT NULL CHECK (length(root_hash) = 32),
+  note text NOT NULL,
+  created_at text NOT NULL,
+  PRIMARY KEY (log_id, tree_size)
+);
+CREATE TABLE api_keys (
+  id text PRIMARY KEY,
+  secret_hash bytea NOT NULL,
+  scope text NOT NULL CHECK (scope IN ('ingest', 'read', 'admin')),
+  logs text NOT NULL,
+  label text NOT NULL,
+  created_at text NOT NULL,
+  revoked_at text
+);
+${LOG_TABLES.map(refuse).join("\n")}
+${QUERY_INDEX}
+${STAGING}
+`,
+];
+
+/**
+ * The grants of the least-privilege application role (docs/deployment.md): INSERT and SELECT on
+ * log tables, nothing else there; the few mutable tables get exactly what the server does to them.
+ * Run by the schema owner after migrating; `role` must be a plain SQL identifier.
+ */
+export function appRoleGrants(role: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new Error(`not a plain role name: ${role}`);
+  return `
+GRANT USAGE ON SCHEMA public TO ${role};
+GRANT SELECT ON schema_migrations TO ${role};
+GRANT SELECT, INSERT ON ${LOG_TABLES.join(", ")} TO ${role};
+GRANT SELECT, INSERT ON events TO ${role};
+GRANT SELECT, UPDATE ON query_state TO ${role};
+GRANT SELECT, INSERT, UPDATE ON api_keys TO ${role};
+GRANT SELECT, INSERT, DELETE ON staged, staged_results TO ${role};
+`;
+}
