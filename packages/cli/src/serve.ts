@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { LogEngine } from "@sealtrail/engine";
-import { Authenticator, createApp, ensureAdminKey, listen, loadViewerTokenSecret } from "@sealtrail/server";
+import { Authenticator, createApp, ensureAdminKey, listen, loadStaticAssets, loadViewerTokenSecret } from "@sealtrail/server";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
+import { viewerAssetsDir } from "@sealtrail/viewer";
 import { acquireLock, dataDir, ensureDataDir, loadSigner } from "./data-dir.js";
 import { demoEvents } from "./demo.js";
 
@@ -48,10 +49,12 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
       options.print(`demo: wrote ${count} events to log "${tenant}"`);
     }
   }
+  const viewer = loadStaticAssets(viewerAssetsDir());
   const app = createApp({
     engine,
     auth: new Authenticator(store, envAdminKey, { viewerTokenSecret }),
     publicTree: options.publicTree,
+    ...(viewer ? { viewer } : {}),
     ...(options.accessLog ? { onRequest: (r) => options.print(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(1)}ms`) } : {}),
   });
   const server = await listen(app, { host: options.host, port: options.port });
@@ -59,6 +62,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   const banner = [
     `Sealtrail listening on ${server.url}`,
     `  data:         ${dir.path}`,
+    viewer ? `  viewer:       ${server.url}/` : "  viewer:       not built (npm run build -w @sealtrail/viewer)",
     `  signing key:  Ed25519, checkpoints of log L are signed as ${signer.name}/L (verifier keys: sealtrail keys)`,
   ];
   if (!generated && !envAdminKey) banner.push("  admin key:    the one printed on first start (or set SEALTRAIL_ADMIN_KEY)");

@@ -9,6 +9,7 @@ import { ingestRoutes } from "./routes/ingest.js";
 import { keysRoutes } from "./routes/keys.js";
 import { queryRoutes } from "./routes/query.js";
 import { treeRoutes } from "./routes/tree.js";
+import { type StaticAssets, staticRoutes } from "./static-assets.js";
 
 export interface AppOptions {
   readonly engine: LogEngine;
@@ -24,6 +25,8 @@ export interface AppOptions {
   readonly maxBatchEvents?: number;
   /** Called once per request with non-sensitive facts, for access logs. */
   readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
+  /** The web viewer's built files (`loadStaticAssets`), served at `/`, `/embed` and `/assets/`. */
+  readonly viewer?: StaticAssets;
 }
 
 const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
@@ -53,6 +56,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   ingestRoutes(app, ctx);
   keysRoutes(app, ctx);
   queryRoutes(app, ctx);
+  if (options.viewer) staticRoutes(app, options.viewer);
 
   app.notFound(() => problemResponse(new NotFoundError("route_not_found", "no such route; see the API reference in the README")));
   app.onError((error) => problemResponse(error));

@@ -12,5 +12,6 @@ export {
 } from "./keys.js";
 export { type ProblemBody, problemFor, problemResponse } from "./problem.js";
 export { listen, type RunningServer } from "./serve.js";
+export { loadStaticAssets, type StaticAssets } from "./static-assets.js";
 export { SYSTEM_LOG, type SystemAction, SystemLog, type SystemLogOptions } from "./system-log.js";
 export { loadViewerTokenSecret } from "./viewer-token.js";
