@@ -137,7 +137,8 @@ export function createSseParser(onMessage: (message: SseMessage) => void): (chun
     buffer += chunk;
     for (;;) {
       const end = buffer.search(/\r\n|\r|\n/);
-      if (end < 0) return;
+      // A CR at the end of a chunk may be the first half of a CRLF: wait for the next chunk.
+      if (end < 0 || (end === buffer.length - 1 && buffer[end] === "\r")) return;
       const line = buffer.slice(0, end);
       buffer = buffer.slice(end + (buffer.startsWith("\r\n", end) ? 2 : 1));
       if (line === "") {
