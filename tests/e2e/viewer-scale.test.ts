@@ -19,9 +19,20 @@ const BIG = { log: "big", events: Number(process.env.SEALTRAIL_SCALE_EVENTS ?? 1
 const SMALL = { log: "small", events: 2_400 };
 const BATCH = 50_000;
 const RUNS = 3;
-const ARTIFACT = resolve(process.env.SEALTRAIL_ARTIFACTS ?? join(import.meta.dirname, "../../.test-tmp/artifacts"), "viewer-first-page.json");
+const ARTIFACT = resolve(
+  process.env.SEALTRAIL_ARTIFACTS ?? join(import.meta.dirname, "../../.test-tmp/artifacts"),
+  "viewer-first-page.json",
+);
 
-const ACTIONS = ["user.login", "document.viewed", "document.updated", "document.shared", "member.invited", "api_key.created", "settings.updated"];
+const ACTIONS = [
+  "user.login",
+  "document.viewed",
+  "document.updated",
+  "document.shared",
+  "member.invited",
+  "api_key.created",
+  "settings.updated",
+];
 
 /** Compact but realistic events, seeded: what the engine stores for them is what a user's log holds. */
 function events(count: number, offset: number, rand: () => number): EventInput[] {
@@ -120,7 +131,11 @@ describe(`the viewer on a ${BIG.events.toLocaleString("en")}-event log`, { timeo
     const result = {
       measured: "navigation to the console until the first result row is visible (Chromium, real server, same machine)",
       runs: RUNS,
-      big: { events: BIG.events, medianMs: Math.round(median(timings[BIG.log] as number[])), runsMs: (timings[BIG.log] as number[]).map(Math.round) },
+      big: {
+        events: BIG.events,
+        medianMs: Math.round(median(timings[BIG.log] as number[])),
+        runsMs: (timings[BIG.log] as number[]).map(Math.round),
+      },
       baseline: {
         events: SMALL.events,
         medianMs: Math.round(median(timings[SMALL.log] as number[])),

@@ -50,7 +50,7 @@ async function visibleRows(scope: Page | Frame): Promise<string[][]> {
 async function search(q: string): Promise<void> {
   await page.fill("#st-query", q);
   await page.press("#st-query", "Enter");
-  await waitForResults(page);
+  await waitForResults(page, q);
 }
 
 /** Waits until the results status line (in the page, or in the web component's shadow root) matches. */
@@ -65,8 +65,13 @@ async function waitForStatus(scope: Page | Frame, expected: { is?: string; start
   }, expected);
 }
 
-async function waitForResults(scope: Page | Frame): Promise<void> {
-  await waitForStatus(scope, { not: "Loading" });
+/** Waits until the grid shows the first page of the answer to `q`. */
+async function waitForResults(scope: Page | Frame, q: string): Promise<void> {
+  await scope.waitForFunction((query) => {
+    const root = document.querySelector("sealtrail-viewer")?.shadowRoot ?? document;
+    const results = root.querySelector(".results");
+    return results?.getAttribute("data-query") === query && results.querySelector("[role=grid]")?.getAttribute("aria-busy") === "false";
+  }, q);
 }
 
 async function mintToken(body: object): Promise<string> {
@@ -151,6 +156,23 @@ describe("the web viewer", { timeout: 120_000 }, () => {
     await page.screenshot({ path: join(SCREENSHOTS, "console.png") });
   });
 
+  test("a read key scoped to globex asks for a log, is refused acme and opens globex", async () => {
+    const { key } = await api<{ key: string }>("/v1/keys", { method: "POST", body: JSON.stringify({ scope: "read", logs: ["globex"] }) });
+    const tab = await browser.context.newPage();
+    await tab.goto(server.url);
+    await tab.fill("input[name=key]", key);
+    await tab.click("button[type=submit]");
+    await tab.getByLabel("Log", { exact: true }).fill("acme");
+    await tab.getByRole("button", { name: "Open" }).click();
+    const refused = await tab.waitForSelector("[role=alert]");
+    assert.match((await refused.textContent()) ?? "", /acme/);
+    await tab.getByLabel("Log", { exact: true }).fill("globex");
+    await tab.getByRole("button", { name: "Open" }).click();
+    await tab.waitForSelector(".viewport [role=row]");
+    assert.equal(await tab.textContent(".log-name"), "globex");
+    await tab.close();
+  });
+
   test("reports a query error at its column and searches with the language", async () => {
     await page.fill("#st-query", "acter:u_1001");
     await page.press("#st-query", "Enter");
@@ -190,17 +212,17 @@ describe("the web viewer", { timeout: 120_000 }, () => {
   test("quick filters write the query and narrow the results", async () => {
     await search("");
     await page.getByLabel("Outcome").selectOption("failure");
-    await waitForResults(page);
+    await waitForResults(page, "outcome:failure");
     assert.equal(await page.inputValue("#st-query"), "outcome:failure");
     await page.getByLabel("Target").fill("document/doc_103");
     await page.getByLabel("Target").press("Enter");
-    await waitForResults(page);
+    await waitForResults(page, "outcome:failure target:document/doc_103");
     assert.equal(await page.inputValue("#st-query"), "outcome:failure target:document/doc_103");
     const rows = await visibleRows(page);
     assert.equal(rows.length, await total("outcome:failure target:document/doc_103"));
     for (const row of rows) assert.equal(row[4], "failure");
     await page.getByLabel("Time").selectOption("-24h");
-    await waitForResults(page);
+    await waitForResults(page, "outcome:failure target:document/doc_103 after:-24h");
     assert.equal(await page.inputValue("#st-query"), "outcome:failure target:document/doc_103 after:-24h");
   });
 
@@ -272,13 +294,15 @@ describe("the web viewer", { timeout: 120_000 }, () => {
   test("pivots to the same actor and the same request", async () => {
     const actor = ((await page.textContent(".detail dl dd >> nth=5")) ?? "").split("/")[1];
     await page.click("text=Same actor");
-    await waitForResults(page);
+    await waitForResults(page, `actor:${actor}`);
     assert.equal(await page.inputValue("#st-query"), `actor:${actor}`);
     for (const row of await visibleRows(page)) assert.match(row[2] as string, new RegExp(`\\(${actor}\\)$`));
     await page.click(".viewport [role=row] >> nth=0");
     await page.click("text=Same request");
-    await waitForResults(page);
-    assert.match(await page.inputValue("#st-query"), /^request:req_acme_/);
+    await page.waitForFunction(() => document.querySelector(".results")?.getAttribute("data-query")?.startsWith("request:"));
+    const q = await page.inputValue("#st-query");
+    assert.match(q, /^request:req_acme_/);
+    await waitForResults(page, q);
     assert.equal((await visibleRows(page)).length, 1, "a request id belongs to one event");
   });
 
@@ -337,6 +361,7 @@ describe("the web viewer", { timeout: 120_000 }, () => {
     const requestId = globexHit.events[0]?.event.context.requestId as string;
     await frame.fill("#st-query", `request:${requestId}`);
     await frame.press("#st-query", "Enter");
+    await waitForResults(frame, `request:${requestId}`);
     await waitForStatus(frame, { is: "No events match." });
     const denied = await frame.evaluate(
       async (t) => (await fetch("/v1/logs/globex/events", { headers: { authorization: `Bearer ${t}` } })).status,
@@ -346,6 +371,7 @@ describe("the web viewer", { timeout: 120_000 }, () => {
     await frame.fill("#st-query", "");
     await frame.press("#st-query", "Enter");
     await frame.waitForSelector(".viewport [role=row]");
+    await frame.waitForSelector(".charts .total");
     await frame.page().screenshot({ path: join(SCREENSHOTS, "embed.png") });
     await frame.page().close();
   });

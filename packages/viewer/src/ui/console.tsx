@@ -1,8 +1,7 @@
 import { render } from "preact";
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { createApi } from "./api.js";
 import "./styles.css";
-import { useEffect } from "preact/hooks";
 import { type Trust, Viewer } from "./viewer.js";
 
 // The API key lives in sessionStorage only: gone when the tab closes, never in a URL or a log line.
@@ -45,6 +44,36 @@ function Login(props: { message: string | undefined; onLogin: (key: string, log:
         </label>
         <button type="submit" class="primary">
           Sign in
+        </button>
+      </form>
+    </main>
+  );
+}
+
+/** For keys that may not list logs (only admin keys may): ask which log to open. */
+function LogPrompt(props: { message: string | undefined; onPick: (log: string) => void }) {
+  const [log, setLog] = useState("");
+  return (
+    <main class="login">
+      <form
+        aria-labelledby="st-log-title"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (log.trim()) props.onPick(log.trim());
+        }}
+      >
+        <h1 id="st-log-title">Open a log</h1>
+        {props.message && (
+          <p class="notice bad" role="alert">
+            {props.message}
+          </p>
+        )}
+        <label>
+          Log
+          <input type="text" name="log" required value={log} onInput={(e) => setLog(e.currentTarget.value)} />
+        </label>
+        <button type="submit" class="primary">
+          Open
         </button>
       </form>
     </main>
@@ -99,7 +128,11 @@ function Console() {
       .then((info) => setTrust(trustFor(log, info)))
       .catch((error) => {
         if (error.status === 401) logout("That key was refused.");
-        else setMessage(error.message);
+        else {
+          setMessage(error.message);
+          sessionStorage.removeItem(LOG_ITEM);
+          setLog("");
+        }
       });
   }, [api, log]);
 
@@ -116,9 +149,8 @@ function Console() {
       />
     );
   }
-  if (!log || !trust) {
-    return <p class="notice">{message ?? (log ? "Loading…" : "Pick a log.")}</p>;
-  }
+  if (!log) return <LogPrompt message={message} onPick={setLog} />;
+  if (!trust) return <p class="notice">{message ?? "Loading…"}</p>;
   const toolbar = (
     <>
       {logs.length > 1 && (

@@ -1,4 +1,5 @@
 import "./element.js";
+import "./embed-page.css";
 
 // The iframe route: /embed#token=stv_… . The token rides in the fragment, which browsers never
 // send to servers or in Referer headers, and is removed from the address bar at once.

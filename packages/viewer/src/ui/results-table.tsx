@@ -6,6 +6,8 @@ const ROW_HEIGHT = 32;
 const OVERSCAN = 8;
 
 export interface ResultsTableProps {
+  /** The query these rows answer, once they have arrived (data-query: tests and tools can tell answers apart). */
+  readonly query: string | undefined;
   readonly rows: readonly Hit[];
   readonly selected: Hit | undefined;
   readonly fresh: ReadonlySet<number>;
@@ -80,11 +82,12 @@ export function ResultsTable(props: ResultsTableProps) {
 
   const activeHit = rows[active];
   return (
-    <div class="results">
+    <div class="results" data-query={props.query}>
       <div
         class="grid"
         role="grid"
         aria-label="Events, newest first"
+        aria-busy={props.loading}
         aria-rowcount={props.complete ? rows.length + 1 : -1}
         aria-activedescendant={activeHit ? `st-row-${activeHit.index}` : undefined}
         tabIndex={0}

@@ -57,6 +57,8 @@ export function Viewer(props: ViewerProps) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
   const [ready, setReady] = useState(false);
+  // The query the rows on screen answer: set together with them, never before they arrive.
+  const [answered, setAnswered] = useState<string | undefined>();
   const [failure, setFailure] = useState<string | undefined>();
   const [selected, setSelected] = useState<Hit | undefined>();
   const [overview, setOverview] = useState<Overview | undefined>();
@@ -99,14 +101,17 @@ export function Viewer(props: ViewerProps) {
     const abort = new AbortController();
     setLoading(true);
     setReady(false);
+    setAnswered(undefined);
     setFailure(undefined);
     setRows([]);
     setCursor(null);
     setOverview(undefined);
     setFresh(new Set());
+    setExporting("");
     (async () => {
       const page = await api.search(log, { q: applied, limit: PAGE }, abort.signal);
       setRows(page.events);
+      setAnswered(applied);
       setCursor(page.nextCursor);
       setLoading(false);
       setReady(true);
@@ -247,6 +252,7 @@ export function Viewer(props: ViewerProps) {
       <Charts overview={overview} onPick={(name, value) => quick(name, quoteValue(value))} />
       <div class={selected ? "main with-detail" : "main"}>
         <ResultsTable
+          query={answered}
           rows={rows}
           selected={selected}
           fresh={fresh}
