@@ -330,6 +330,7 @@ describe("the web viewer", { timeout: 120_000 }, () => {
   test("live mode shows an event appended during the test", async () => {
     await search("action:viewer.e2e_live");
     assert.equal((await visibleRows(page)).length, 0);
+    await page.waitForSelector(".charts .total");
     await page.click("button.live");
     await page.waitForFunction(() => document.querySelector(".notice")?.textContent?.startsWith("live:"));
     await api("/v1/logs/acme/events", {
@@ -346,6 +347,7 @@ describe("the web viewer", { timeout: 120_000 }, () => {
     assert.equal(rows.length, 1);
     assert.equal(rows[0]?.[1], "viewer.e2e_live");
     assert.equal(rows[0]?.[2], "Live Tester (u_live)");
+    assert.match((await page.textContent(".charts .total")) ?? "", /^1 matching event$/);
     await page.screenshot({ path: join(SCREENSHOTS, "live.png") });
     await page.click("button.live");
   });

@@ -77,7 +77,7 @@ export function Charts(props: { overview: Overview | undefined; onPick: (qualifi
   return (
     <section class="charts" aria-label="Overview">
       <p class="total">
-        <strong>{o.total.toLocaleString("en")}</strong> matching events
+        <strong>{o.total.toLocaleString("en")}</strong> matching {o.total === 1 ? "event" : "events"}
       </p>
       <OverTime overview={o} />
       <Bars title="Top actions" groups={o.actions} onPick={(k) => props.onPick("action", k)} />

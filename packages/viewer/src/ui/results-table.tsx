@@ -154,7 +154,7 @@ export function ResultsTable(props: ResultsTableProps) {
           ? "Loading…"
           : rows.length === 0
             ? "No events match."
-            : `${rows.length} events shown${props.complete ? " (all)" : "; scroll for more"}`}
+            : `${rows.length} ${rows.length === 1 ? "event" : "events"} shown${props.complete ? " (all)" : "; scroll for more"}`}
       </p>
     </div>
   );

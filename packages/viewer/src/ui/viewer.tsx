@@ -153,6 +153,8 @@ export function Viewer(props: ViewerProps) {
         onReady: () => setLiveState("live: new events appear at the top"),
         onEvent: (hit) => {
           setRows((r) => (r.some((x) => x.index === hit.index) ? r : [hit, ...r]));
+          // The counts follow the stream; the charts are redrawn on the next search.
+          setOverview((o) => o && { ...o, total: o.total + 1 });
           setFresh((f) => new Set([...f, hit.index]));
         },
       })
