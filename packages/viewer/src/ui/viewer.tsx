@@ -67,6 +67,7 @@ export function Viewer(props: ViewerProps) {
   const [fresh, setFresh] = useState<ReadonlySet<number>>(new Set());
   const [exporting, setExporting] = useState("");
   const generation = useRef(0);
+  const [reload, setReload] = useState(0);
   const known = useRef(new Map<ValueSource, Promise<readonly string[]>>());
 
   const fail = useCallback(
@@ -91,10 +92,10 @@ export function Viewer(props: ViewerProps) {
     setQueryError(undefined);
     setText(query);
     setApplied(query);
+    // Searching the same query again reloads it (e.g. to see events that arrived since).
     generation.current++;
     setReload(generation.current);
   };
-  const [reload, setReload] = useState(0);
 
   // First page, then the overview: on a large log the page must not wait behind the counts.
   useEffect(() => {
