@@ -255,6 +255,26 @@ describe("the web viewer", { timeout: 120_000 }, () => {
     assert.equal(await page.textContent(".detail dl dd"), "2397");
   });
 
+  test("moves focus in reading order: search, quick filters, results", async () => {
+    await search("");
+    await page.focus("#st-query");
+    const order: string[] = [];
+    while (order.at(-1) !== "grid" && order.length < 40) {
+      await page.keyboard.press("Tab");
+      order.push(
+        await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement;
+          return el.getAttribute("role") === "grid"
+            ? "grid"
+            : (el.closest("label")?.firstChild?.textContent ?? el.textContent ?? "").trim();
+        }),
+      );
+    }
+    assert.deepEqual(order.slice(0, 6), ["Search", "Time", "Actor", "Action", "Target", "Outcome"]);
+    assert.equal(order.at(-1), "grid", `the results grid is reachable by Tab: ${order.join(", ")}`);
+    assert.equal(order.length, 6 + 6 + 6 + 3 + 1, "after the filters come the overview's bars (6 actions, 6 actors, 3 outcomes)");
+  });
+
   test("shows every field and the changes as a diff; Verify proves the event in the browser", async () => {
     await search("action:member.role_changed");
     await page.click(".viewport [role=row] >> nth=0");
@@ -279,6 +299,11 @@ describe("the web viewer", { timeout: 120_000 }, () => {
     ]) {
       assert.ok(labels.includes(label), `shows ${label}`);
     }
+    // A small laptop screen: nothing spills sideways, and Verify is in view beside the results.
+    await page.setViewportSize({ width: 1280, height: 720 });
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true);
+    assert.ok(await page.isVisible("text=Verify"));
+    await page.setViewportSize({ width: 1366, height: 768 });
     await page.click("text=Verify");
     const verdict = await page.waitForSelector(".verdict[data-verified]");
     assert.equal(await verdict.getAttribute("data-verified"), "yes", (await verdict.textContent()) ?? "");
