@@ -5,11 +5,13 @@ import {
   createApp,
   ensureAdminKey,
   listen,
+  loadStaticAssets,
   loadViewerTokenSecret,
   type RecordAction,
   RetentionService,
   SystemLog,
 } from "@sealtrail/server";
+import { viewerAssetsDir } from "@sealtrail/viewer";
 import { acquireLock, dataDir, ensureDataDir, loadSigner } from "./data-dir.js";
 import { demoEvents } from "./demo.js";
 import { loadPersonalDataConfig, openServerParts } from "./server-parts.js";
@@ -91,12 +93,14 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   // The job's own events name it as their actor: no person asked for them.
   const recordJob: RecordAction = (action, details) =>
     systemLog.recordEvent(action, { ...details, actor: { type: "service", id: "retention-job" } });
+  const viewer = loadStaticAssets(viewerAssetsDir());
   const app = createApp({
     engine,
     auth: new Authenticator(store, envAdminKey, { viewerTokenSecret }),
     publicTree: options.publicTree,
     personalData,
     retention,
+    ...(viewer ? { viewer } : {}),
     ...(options.accessLog ? { onRequest: (r) => options.print(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(1)}ms`) } : {}),
   });
   const server = await listen(app, { host: options.host, port: options.port });
@@ -115,6 +119,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
     `Sealtrail listening on ${server.url}`,
     `  data:         ${dir.path}`,
     ...(options.store ? [`  store:        ${store.description} (many instances, one integrator)`] : []),
+    viewer ? `  viewer:       ${server.url}/` : "  viewer:       not built (npm run build -w @sealtrail/viewer)",
     `  signing key:  Ed25519, checkpoints of log L are signed as ${signer.name}/L (verifier keys: sealtrail keys)`,
   ];
   for (const target of anchorTargets) banner.push(`  anchor:       ${target.description}, every ${anchorIntervalMs / 1000} s`);

@@ -12,6 +12,7 @@ import { ingestRoutes } from "./routes/ingest.js";
 import { keysRoutes } from "./routes/keys.js";
 import { queryRoutes } from "./routes/query.js";
 import { treeRoutes } from "./routes/tree.js";
+import { type StaticAssets, staticRoutes } from "./static-assets.js";
 
 export interface AppOptions {
   readonly engine: LogEngine;
@@ -34,6 +35,8 @@ export interface AppOptions {
   readonly retention?: RetentionService;
   /** Called once per request with non-sensitive facts, for access logs. */
   readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
+  /** The web viewer's built files (`loadStaticAssets`), served at `/`, `/embed` and `/assets/`. */
+  readonly viewer?: StaticAssets;
 }
 
 const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
@@ -69,6 +72,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     retention: options.retention ?? new RetentionService({ engine }),
     ...(options.personalData ? { eraser: options.personalData } : {}),
   });
+  if (options.viewer) staticRoutes(app, options.viewer);
 
   app.notFound(() => problemResponse(new NotFoundError("route_not_found", "no such route; see the API reference in the README")));
   app.onError((error) => problemResponse(error));
