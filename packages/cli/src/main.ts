@@ -1,9 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ConfigError, parseVerifierKey, SealtrailError, VerificationError } from "@sealtrail/core";
-import { auditLog, originSigner } from "@sealtrail/engine";
+import { auditLog, dataDir, loadSigner, originSigner } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand, runMain } from "citty";
-import { dataDir, loadSigner } from "./data-dir.js";
 import { keysSubCommandRan, keysSubCommands } from "./keys-command.js";
 import { queryCommand } from "./query-command.js";
 import { AuditHttpError, auditRemoteLog } from "./remote-audit.js";

@@ -1,8 +1,7 @@
 import { join } from "node:path";
-import { LogEngine } from "@sealtrail/engine";
+import { acquireLock, dataDir, ensureDataDir, LogEngine, loadSigner } from "@sealtrail/engine";
 import { Authenticator, createApp, ensureAdminKey, listen, loadViewerTokenSecret } from "@sealtrail/server";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
-import { acquireLock, dataDir, ensureDataDir, loadSigner } from "./data-dir.js";
 import { demoEvents } from "./demo.js";
 
 export interface ServeOptions {
