@@ -28,6 +28,7 @@ interface PostgresModule {
 }
 
 const POSTGRES_PACKAGE = "@sealtrail/store-postgres";
+const openHere = new Set<string>();
 
 /** Loads the PostgreSQL store only when asked for, so SQLite users never install `pg`. */
 async function openPostgresStore(url: string): Promise<LogStore> {
@@ -71,8 +72,13 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<Backend> {
     } else {
       const dir = dataDir(options.path as string);
       ensureDataDir(dir);
-      // One writer per data directory: a server or a second app on it would fork the log.
+      // One writer per data directory: a server or a second app on it would fork the log. The
+      // lock file stops other processes; this process's own open logs are tracked here.
+      if (openHere.has(dir.path))
+        throw new ConfigError("data_dir_locked", `${dir.path} is already open in this process; share one audit log`);
       cleanup.push(acquireLock(dir));
+      openHere.add(dir.path);
+      cleanup.push(() => openHere.delete(dir.path));
       signer = await loadSigner(dir, { keyName: options.originPrefix, create: true, ...(envKey ? { env: envKey } : {}) });
       const { createSqliteStore } = await import("@sealtrail/store-sqlite");
       store = createSqliteStore({ path: dir.databasePath });
