@@ -44,6 +44,7 @@ const serveCommand = defineCommand({
     demo: { type: "boolean", description: "Fill the logs acme and globex with realistic sample events", default: false },
     "public-tree": { type: "boolean", description: "Serve checkpoints, hash tiles and proofs without a key", default: false },
     "access-log": { type: "boolean", description: "Print one line per request", default: false },
+    catalog: { type: "string", description: "JavaScript module exporting a defineEvents() catalog, served at /v1/schemas" },
   },
   async run({ args }) {
     const port = Number(args.port);
@@ -73,6 +74,7 @@ const serveCommand = defineCommand({
       demo: args.demo,
       publicTree: args["public-tree"],
       accessLog: args["access-log"],
+      ...(args.catalog ? { catalog: args.catalog } : {}),
       env: process.env,
       print,
     });

@@ -1,6 +1,8 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ConfigError } from "@sealtrail/core";
 import { acquireLock, dataDir, ensureDataDir, LogEngine, loadSigner } from "@sealtrail/engine";
-import { Authenticator, createApp, ensureAdminKey, listen, loadViewerTokenSecret } from "@sealtrail/server";
+import { Authenticator, createApp, ensureAdminKey, listen, loadViewerTokenSecret, type PublishedCatalog } from "@sealtrail/server";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { demoEvents } from "./demo.js";
 
@@ -12,6 +14,8 @@ export interface ServeOptions {
   readonly demo: boolean;
   readonly publicTree: boolean;
   readonly accessLog: boolean;
+  /** A JavaScript module whose default (or `catalog`) export is a `defineEvents(...)` catalog, served at /v1/schemas. */
+  readonly catalog?: string;
   readonly env: NodeJS.ProcessEnv;
   readonly print: (line: string) => void;
 }
@@ -23,6 +27,8 @@ const DEMO_TENANTS = [
 
 /** Starts the server on the embedded store; resolves with a stop function once listening. */
 export async function serve(options: ServeOptions): Promise<{ url: string; stop: () => Promise<void> }> {
+  // Loaded first: a bad catalog module fails the start before anything is opened.
+  const catalog = options.catalog === undefined ? undefined : await loadCatalog(options.catalog);
   const dir = dataDir(options.data);
   ensureDataDir(dir);
   const releaseLock = acquireLock(dir);
@@ -51,6 +57,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
     engine,
     auth: new Authenticator(store, envAdminKey, { viewerTokenSecret }),
     publicTree: options.publicTree,
+    ...(catalog ? { catalog } : {}),
     ...(options.accessLog ? { onRequest: (r) => options.print(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(1)}ms`) } : {}),
   });
   const server = await listen(app, { host: options.host, port: options.port });
@@ -73,4 +80,19 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
     return stopping;
   };
   return { url: server.url, stop };
+}
+
+/** Imports the catalog module given to --catalog (compiled JavaScript, e.g. `events.mjs`). */
+async function loadCatalog(path: string): Promise<PublishedCatalog> {
+  let module: { default?: unknown; catalog?: unknown };
+  try {
+    module = await import(pathToFileURL(resolve(path)).href);
+  } catch (cause) {
+    throw new ConfigError("invalid_catalog", `--catalog ${path} could not be imported: ${(cause as Error).message}`, { cause });
+  }
+  const catalog = (module.catalog ?? module.default) as Partial<PublishedCatalog> | undefined;
+  if (typeof catalog?.toJSONSchema !== "function") {
+    throw new ConfigError("invalid_catalog", `--catalog ${path} must export a defineEvents(...) catalog as default or as \`catalog\``);
+  }
+  return catalog as PublishedCatalog;
 }

@@ -8,6 +8,7 @@ import { createRouteContext, type Env } from "./route-context.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { keysRoutes } from "./routes/keys.js";
 import { queryRoutes } from "./routes/query.js";
+import { type PublishedCatalog, schemaRoutes } from "./routes/schemas.js";
 import { treeRoutes } from "./routes/tree.js";
 
 export interface AppOptions {
@@ -22,6 +23,8 @@ export interface AppOptions {
   readonly maxBodyBytes?: number;
   /** Most events in one batch (default 1000). */
   readonly maxBatchEvents?: number;
+  /** The event catalog published at GET /v1/schemas (`defineEvents(...)` from `sealtrail`). */
+  readonly catalog?: PublishedCatalog;
   /** Called once per request with non-sensitive facts, for access logs. */
   readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
 }
@@ -53,6 +56,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   ingestRoutes(app, ctx);
   keysRoutes(app, ctx);
   queryRoutes(app, ctx);
+  schemaRoutes(app, options.catalog);
 
   app.notFound(() => problemResponse(new NotFoundError("route_not_found", "no such route; see the API reference in the README")));
   app.onError((error) => problemResponse(error));

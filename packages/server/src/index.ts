@@ -11,6 +11,7 @@ export {
   publicApiKey,
 } from "./keys.js";
 export { type ProblemBody, problemFor, problemResponse } from "./problem.js";
+export type { PublishedCatalog } from "./routes/schemas.js";
 export { listen, type RunningServer } from "./serve.js";
 export { SYSTEM_LOG, type SystemAction, SystemLog, type SystemLogOptions } from "./system-log.js";
 export { loadViewerTokenSecret } from "./viewer-token.js";

@@ -596,6 +596,15 @@ const schemas: Record<string, JsonSchema> = {
       target: schema("ViewerTarget"),
     },
   },
+  EventCatalog: {
+    type: "object",
+    required: ["$schema", "oneOf", "$defs"],
+    properties: {
+      $schema: { const: "https://json-schema.org/draft/2020-12/schema" },
+      oneOf: { type: "array", items: { type: "object" } },
+      $defs: { type: "object", additionalProperties: { type: "object" } },
+    },
+  },
   OpenApi: {
     type: "object",
     required: ["openapi", "info", "paths", "components"],
@@ -778,6 +787,20 @@ const paths: Record<string, PathItemObject> = {
       tags: ["server"],
       security: PUBLIC,
       responses: { "200": json("Server facts.", schema("ServerInfo")) },
+    }),
+  },
+  "/v1/schemas": {
+    get: operation({
+      operationId: "getEventSchemas",
+      summary: "The event catalog as one JSON Schema",
+      description:
+        "The catalog the server was started with (`sealtrail serve --catalog`): a JSON Schema (draft 2020-12) that an event's `action` and `metadata` satisfy, one `$defs` entry per catalogued action. Public like this document: it describes event shapes, never events.",
+      tags: ["server"],
+      security: PUBLIC,
+      responses: {
+        "200": { description: "The catalog.", content: { "application/schema+json": { schema: schema("EventCatalog") } } },
+        "404": problem(404, "The server was started without a catalog.", ["no_catalog"]),
+      },
     }),
   },
   "/logs/{log}/checkpoint": {

@@ -33,6 +33,7 @@ export interface HarnessOptions {
   /** Defaults to a fresh Ed25519 key named after ORIGIN_PREFIX. */
   readonly signer?: NoteSigner;
   readonly onRequest?: AppOptions["onRequest"];
+  readonly catalog?: AppOptions["catalog"];
 }
 
 export interface HarnessKeys {
@@ -102,6 +103,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     ...(options.maxBatchEvents === undefined ? {} : { maxBatchEvents: options.maxBatchEvents }),
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
+    ...(options.catalog === undefined ? {} : { catalog: options.catalog }),
   });
 
   const request = (path: string, init: RequestOptions = {}): Promise<Response> => {
