@@ -2,9 +2,14 @@ import { type Actor, type EventContext, type EventInput, type Outcome, sha256, t
 import { clientIp, compileTrust, type TrustProxy } from "./client-ip.js";
 import { ANONYMOUS_ACTOR, type AuditRequestContext } from "./context.js";
 
-/** Anything with `record(event)`: an AuditLog from `sealtrail`, or a client from `@sealtrail/client`. */
+/**
+ * Anything with `record(event)`: an AuditLog from `sealtrail`, or a client from `@sealtrail/client`.
+ * It receives a complete `EventInput`. The parameter is typed `never` on purpose: an AuditLog with
+ * a strict typed catalog cannot show at compile time that it lists the automatic action; its
+ * catalog still validates the event at run time.
+ */
 export interface AuditRecorder {
-  record(event: EventInput): Promise<unknown>;
+  record(event: never): Promise<unknown>;
 }
 
 /** A finished mutating request, as automatic recording sees it. */
@@ -95,8 +100,8 @@ export function createRequestCapture<Req>(options: AuditMiddlewareOptions<Req> =
       if (!auto || !filter(finished)) return;
       void context
         .actor()
-        .then((actor) =>
-          auto.audit.record({
+        .then((actor) => {
+          const event: EventInput = {
             action: auto.action ?? "http.request",
             occurredAt: new Date(context.startedAt).toISOString(),
             actor,
@@ -104,8 +109,9 @@ export function createRequestCapture<Req>(options: AuditMiddlewareOptions<Req> =
             outcome: outcomeOf(finished.status),
             context: { ...context.fields },
             metadata: { method: finished.method, route: finished.route, status: finished.status },
-          }),
-        )
+          };
+          return auto.audit.record(event as never);
+        })
         .catch(onError);
     },
   };

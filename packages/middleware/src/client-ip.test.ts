@@ -37,7 +37,10 @@ describe("clientIp", () => {
 
   it("refuses a trust setting it cannot read", () => {
     for (const bad of [["10.0.0.0/33"], ["nope"], ["10.0.0.1/x"], -1]) {
-      assert.throws(() => compileTrust(bad as never), (e) => e instanceof ConfigError && e.code === "invalid_trust_proxy");
+      assert.throws(
+        () => compileTrust(bad as never),
+        (e) => e instanceof ConfigError && e.code === "invalid_trust_proxy",
+      );
     }
   });
 });
