@@ -280,7 +280,11 @@ export class LogEngine {
 
   async #commit(units: PendingUnit[]): Promise<void> {
     const byLog = new Map<string, PendingUnit[]>();
-    for (const unit of units) byLog.set(unit.log, [...(byLog.get(unit.log) ?? []), unit]);
+    for (const unit of units) {
+      const same = byLog.get(unit.log);
+      if (same) same.push(unit);
+      else byLog.set(unit.log, [unit]);
+    }
     const receivedAt = nowTimestamp(this.#now());
     const batches: LogAppend[] = [];
     const outcomes: { unit: PendingUnit; results?: AppendedEvent[]; error?: unknown }[] = [];

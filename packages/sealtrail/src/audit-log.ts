@@ -6,6 +6,7 @@ import type { EventCatalog, EventSchemas, PayloadOf } from "./catalog.js";
 import { openEmbedded } from "./embedded.js";
 import { openRemote } from "./remote.js";
 import { trackForShutdown } from "./shutdown.js";
+import { openWorkerBackend } from "./worker-backend.js";
 
 /** An event as `record()` takes it: `occurredAt` defaults to now; `actor` and `context` come from the request when left out. */
 export type RecordInput = Omit<EventInput, "occurredAt" | "actor" | "version"> & { occurredAt?: string; actor?: Actor };
@@ -65,6 +66,8 @@ export interface AuditLogOptions<S extends EventSchemas = EventSchemas, Strict e
   readonly verifierKey?: string;
   /** Remote: batching, retries, spool (see @sealtrail/client). */
   readonly client?: Omit<ClientOptions, "url" | "apiKey" | "log">;
+  /** Embedded: run the engine (hashing, SQLite) on a worker thread, off the request thread (default true). */
+  readonly worker?: boolean;
   /** On SIGTERM / SIGINT, flush and close before the process exits (default true). */
   readonly handleSignals?: boolean;
 }
@@ -80,7 +83,8 @@ export async function createAuditLog<S extends EventSchemas = EventSchemas, Stri
   const url = options.url;
   let backend: Backend;
   if (url === undefined || /^postgres(ql)?:\/\//.test(url)) {
-    backend = await openEmbedded({
+    const open = (options.worker ?? true) ? openWorkerBackend : openEmbedded;
+    backend = await open({
       log,
       ...(url === undefined
         ? { path: options.path ?? "./sealtrail-data" }
