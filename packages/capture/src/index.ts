@@ -1,1 +1,1 @@
-export {};
+export { type DiffOptions, diffChanges, REDACTED, toJsonValue } from "./diff.js";
