@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import type { EventInput } from "@sealtrail/core";
 import { currentAuditContext } from "./context.js";
-import { withAuditContext } from "./node.js";
+import { withAuditContext, withAuditContextFetch } from "./node.js";
 
 async function serve(handler: (req: IncomingMessage, res: ServerResponse) => unknown): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => void handler(req, res));
@@ -68,5 +68,32 @@ describe("withAuditContext (node:http, Next.js-style handlers)", () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe("withAuditContextFetch (Next.js App Router, any Request => Response handler)", () => {
+  it("gives the handler the request's context; the platform's address is the peer trustProxy applies to", async () => {
+    const handler = withAuditContextFetch(
+      async () => {
+        const context = currentAuditContext();
+        return Response.json({ fields: context?.fields, actor: await context?.actor() });
+      },
+      {
+        actor: (req) => ({ type: "user", id: req.headers.get("x-user") ?? "?" }),
+        remoteAddress: (req) => req.headers.get("x-real-ip") ?? undefined,
+        trustProxy: ["10.0.0.0/8"],
+      },
+    );
+    const response = await handler(
+      new Request("https://app.example.com/api/reports", {
+        method: "POST",
+        headers: { "x-real-ip": "10.1.2.3", "x-forwarded-for": "198.51.100.4", "x-user": "u_5", "user-agent": "next-test" },
+      }),
+    );
+    const body = (await response.json()) as { fields: Record<string, string>; actor: unknown };
+    assert.deepEqual(body.actor, { type: "user", id: "u_5" });
+    assert.equal(body.fields.ip, "198.51.100.4");
+    assert.equal(body.fields.userAgent, "next-test");
+    assert.equal(response.headers.get("x-request-id"), body.fields.requestId);
   });
 });
