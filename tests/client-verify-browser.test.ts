@@ -38,7 +38,11 @@ describe("@sealtrail/client/verify in a browser-like context", async () => {
     const note = await core.signNote(core.formatCheckpoint({ origin: "example.com/acme", treeSize: 3, rootHash: root }), [signer]);
     const nodes = new Map(hashes.map((h, i) => [`0/${i}`, h]));
     const proof = await core.proveInclusion(1, 3, async (refs) =>
-      refs.map((r) => (r.height === 0 ? (nodes.get(`0/${r.index}`) as Uint8Array) : core.rootFromLeafHashes(hashes.slice(r.index * 2 ** r.height, (r.index + 1) * 2 ** r.height)))),
+      refs.map((r) =>
+        r.height === 0
+          ? (nodes.get(`0/${r.index}`) as Uint8Array)
+          : core.rootFromLeafHashes(hashes.slice(r.index * 2 ** r.height, (r.index + 1) * 2 ** r.height)),
+      ),
     );
     const wire = {
       log: "acme",
@@ -50,7 +54,16 @@ describe("@sealtrail/client/verify in a browser-like context", async () => {
       checkpoint: note,
     };
     const tampered = { ...wire, leaf: toBase64(utf8(JSON.stringify({ id: "B", action: "a.b" }))) };
-    const sandbox: Record<string, unknown> = { crypto: globalThis.crypto, TextEncoder, TextDecoder, atob, btoa, wire, tampered, key: signer.verifierKey };
+    const sandbox: Record<string, unknown> = {
+      crypto: globalThis.crypto,
+      TextEncoder,
+      TextDecoder,
+      atob,
+      btoa,
+      wire,
+      tampered,
+      key: signer.verifierKey,
+    };
     const script = `${code};
       (async () => {
         const ok = await verify.verifyEventProof(wire, { verifierKey: key });
