@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { withAuditContext } from "@sealtrail/middleware/node";
 import { type AuditLog, createAuditLog } from "sealtrail";
+import { withAuditContext } from "sealtrail/node";
 
 export interface RecordOverheadOptions {
   readonly log: (line: string) => void;

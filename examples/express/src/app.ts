@@ -1,6 +1,6 @@
-import { auditContext } from "@sealtrail/middleware/express";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { AuditLog } from "sealtrail";
+import { auditContext } from "sealtrail/express";
 
 type User = { id: string; name: string };
 type AuthedRequest = Request & { user?: User };

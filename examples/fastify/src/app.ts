@@ -1,6 +1,6 @@
-import { auditContext } from "@sealtrail/middleware/fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 import { type AuditLog, defineEvents, InputError } from "sealtrail";
+import { auditContext } from "sealtrail/fastify";
 import { z } from "zod";
 
 /** The events this service records, typed and validated (strict: nothing else may be recorded). */

@@ -1,6 +1,6 @@
-import { auditContext } from "@sealtrail/middleware/hono";
 import { Hono } from "hono";
 import type { AuditLog } from "sealtrail";
+import { auditContext } from "sealtrail/hono";
 
 type Env = { Variables: { userId?: string } };
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { ConfigError, InputError, NotFoundError } from "@sealtrail/core";
+import { ConfigError, InputError, NotFoundError, StoreError } from "@sealtrail/core";
 import { dataDir } from "@sealtrail/engine";
 import { runWithAuditContext } from "@sealtrail/middleware";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
@@ -32,6 +32,7 @@ describe("createAuditLog over embedded SQLite", () => {
     const again = await createAuditLog({ path, handleSignals: false });
     assert.equal((await again.record({ action: "document.viewed", actor })).index, 2);
     await again.close();
+    await assert.rejects(again.record({ action: "document.viewed", actor }), (e) => e instanceof StoreError && e.code === "engine_closed");
     const store = createSqliteStore({ path: dataDir(path).databasePath, readonly: true });
     assert.equal((await store.getLog("default"))?.size, 3);
     await store.close();

@@ -1,5 +1,5 @@
 import type { ClientOptions, EventProof, QueryOptions, QueryResult } from "@sealtrail/client";
-import { type Actor, ConfigError, type EventInput, InputError, type QueryFilter } from "@sealtrail/core";
+import { type Actor, ConfigError, type EventInput, InputError, type QueryFilter, StoreError } from "@sealtrail/core";
 import { currentAuditContext } from "@sealtrail/middleware";
 import type { Backend, Recorded, VerifyResult } from "./backend.js";
 import type { EventCatalog, EventSchemas, PayloadOf } from "./catalog.js";
@@ -133,6 +133,7 @@ class AuditLogImpl<S extends EventSchemas, Strict extends boolean> implements Au
   record(event: RecordEvent<S, Strict>): Promise<Recorded>;
   record<A extends keyof S & string>(action: A, payload: PayloadOf<S, A>, extras?: RecordExtras): Promise<Recorded>;
   async record(first: string | RecordEvent<S, Strict>, payload?: unknown, extras?: RecordExtras): Promise<Recorded> {
+    if (this.#closing) throw new StoreError("engine_closed", "the audit log is closed");
     let input: RecordInput;
     if (typeof first === "string") {
       if (payload !== undefined && (typeof payload !== "object" || payload === null || Array.isArray(payload))) {
