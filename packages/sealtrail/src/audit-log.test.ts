@@ -131,11 +131,11 @@ describe("createAuditLog over embedded SQLite", () => {
 });
 
 describe("graceful shutdown", () => {
-  it("on SIGTERM flushes what was recorded, signs a final checkpoint, closes and exits by the signal", async () => {
+  const runChild = async (ending: "signal" | "natural") => {
     const path = freshPath();
     const child = spawn(
       process.execPath,
-      ["--conditions=source", "--import", "tsx", join(import.meta.dirname, "test-signal-child.ts"), path],
+      ["--conditions=source", "--import", "tsx", join(import.meta.dirname, "test-signal-child.ts"), path, ending],
       {
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, NODE_OPTIONS: "" },
@@ -146,17 +146,31 @@ describe("graceful shutdown", () => {
       stderr += c;
     });
     const [code, signal] = await new Promise<[number | null, string | null]>((done) => child.once("exit", (c, s) => done([c, s])));
-    assert.equal(signal, "SIGTERM", `exits by the signal (code ${code}): ${stderr}`);
     const store = createSqliteStore({ path: dataDir(path).databasePath, readonly: true });
     try {
-      assert.equal((await store.getLog("default"))?.size, 50, "every event recorded before the signal is stored");
-      assert.equal(
-        (await store.latestCheckpoint("default"))?.treeSize,
-        50,
-        "the final checkpoint covers them, without waiting an interval",
-      );
+      return {
+        code,
+        signal,
+        stderr,
+        size: (await store.getLog("default"))?.size,
+        signed: (await store.latestCheckpoint("default"))?.treeSize,
+      };
     } finally {
       await store.close();
     }
+  };
+
+  it("on SIGTERM flushes what was recorded, signs a final checkpoint, closes and exits by the signal", async () => {
+    const run = await runChild("signal");
+    assert.equal(run.signal, "SIGTERM", `exits by the signal (code ${run.code}): ${run.stderr}`);
+    assert.equal(run.size, 50, "every event recorded before the signal is stored");
+    assert.equal(run.signed, 50, "the final checkpoint covers them, without waiting an interval");
+  });
+
+  it("closes by itself when the app runs out of work without calling close()", async () => {
+    const run = await runChild("natural");
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.size, 50);
+    assert.equal(run.signed, 50);
   });
 });

@@ -3,8 +3,7 @@ const open = new Set<{ close(): Promise<void> }>();
 let installed = false;
 
 async function onSignal(signal: NodeJS.Signals): Promise<void> {
-  for (const s of SIGNALS) process.off(s, onSignal);
-  installed = false;
+  uninstall();
   const closing = [...open].map((log) => log.close());
   open.clear();
   const results = await Promise.allSettled(closing);
@@ -17,18 +16,36 @@ async function onSignal(signal: NodeJS.Signals): Promise<void> {
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
-/** Closes `log` (flushing it) when the process gets SIGTERM or SIGINT. Returns the untrack function. */
+/**
+ * When nothing else is left to run, an app that never called close() is ending: close the logs
+ * (commit, sign the final checkpoint). Their work keeps the loop alive until it is done.
+ */
+function onBeforeExit(): void {
+  const closing = [...open].map((log) => log.close());
+  open.clear();
+  uninstall();
+  void Promise.allSettled(closing);
+}
+
+function uninstall(): void {
+  for (const s of SIGNALS) process.off(s, onSignal);
+  process.off("beforeExit", onBeforeExit);
+  installed = false;
+}
+
+/**
+ * Closes `log` (flushing it) when the process gets SIGTERM or SIGINT, or is about to exit because
+ * nothing is left to do. Returns the untrack function.
+ */
 export function trackForShutdown(log: { close(): Promise<void> }): () => void {
   open.add(log);
   if (!installed) {
     for (const s of SIGNALS) process.on(s, onSignal);
+    process.on("beforeExit", onBeforeExit);
     installed = true;
   }
   return () => {
     open.delete(log);
-    if (open.size === 0 && installed) {
-      for (const s of SIGNALS) process.off(s, onSignal);
-      installed = false;
-    }
+    if (open.size === 0 && installed) uninstall();
   };
 }
