@@ -1,4 +1,5 @@
 import {
+  AuthError,
   assertLogName,
   type EventInput,
   InputError,
@@ -241,7 +242,9 @@ export class SealtrailClient {
           return;
         }
         const entry = batch[0] as Entry;
-        this.#spool?.acknowledge([entry.event.id]);
+        // A refused event will never be accepted: drop it from the spool. A refused key is a
+        // configuration error, not the event's: it stays spooled for a restart with a good key.
+        if (!(result.error instanceof AuthError)) this.#spool?.acknowledge([entry.event.id]);
         if (entry.reject) entry.reject(result.error);
         else this.#onError(result.error);
         return;
