@@ -136,9 +136,18 @@ describe("client SDK against a real server", () => {
     // The same event again is an idempotent retry, not a conflict.
     assert.equal((await client.record(original)).created, false);
     await client.close();
-    const denied = await createClient({ url: server.url, apiKey: "stk_nope_nope", log: "errors" });
-    await assert.rejects(denied.record({ action: "a.b", actor }), (e) => (e as { code?: string }).code === "invalid_credentials");
+    // A refused key rejects the record but keeps the event spooled: the next run, with a good key, sends it.
+    const spool = join(dir.path, "denied.spool");
+    const denied = await createClient({ url: server.url, apiKey: "stk_nope_nope", log: "errors", spool });
+    await assert.rejects(denied.record({ action: "key.fixed", actor }), (e) => (e as { code?: string }).code === "invalid_credentials");
     await denied.close();
+    const fixed = await createClient({ url: server.url, apiKey: ADMIN_KEY, log: "errors", spool });
+    await fixed.flush();
+    await fixed.close();
+    const stored = await fetch(`${server.url}/v1/logs/errors/events?q=action:key.fixed`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    assert.equal(((await stored.json()) as { events: unknown[] }).events.length, 1);
   });
 
   it("createAuditLog({ url, apiKey }) has the embedded interface: record, query, prove, verify", async () => {
