@@ -108,6 +108,18 @@ describe("createAuditLog over embedded SQLite", () => {
     await audit.close();
   });
 
+  it("refuses records beyond maxPending instead of queuing without bound", async () => {
+    const audit = await createAuditLog({ path: freshPath(), maxPending: 10, handleSignals: false });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => audit.record({ action: "burst.event", actor, metadata: { i } })),
+    );
+    const refused = outcomes.filter((o) => o.status === "rejected");
+    assert.equal(outcomes.length - refused.length, 10);
+    for (const r of refused) assert.equal(((r as PromiseRejectedResult).reason as StoreError).code, "queue_full");
+    assert.equal((await audit.query("")).events.length, 10, "exactly the accepted records are stored");
+    await audit.close();
+  });
+
   it("explains how to get PostgreSQL support when @sealtrail/store-postgres is not installed", async (t) => {
     try {
       import.meta.resolve("@sealtrail/store-postgres");

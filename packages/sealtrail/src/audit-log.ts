@@ -68,6 +68,8 @@ export interface AuditLogOptions<S extends EventSchemas = EventSchemas, Strict e
   readonly client?: Omit<ClientOptions, "url" | "apiKey" | "log">;
   /** Embedded: run the engine (hashing, SQLite) on a worker thread, off the request thread (default true). */
   readonly worker?: boolean;
+  /** Embedded on a worker: most records waiting for their commit; beyond it record() fails with `queue_full` (default 10,000). */
+  readonly maxPending?: number;
   /** On SIGTERM / SIGINT, flush and close before the process exits (default true). */
   readonly handleSignals?: boolean;
 }
@@ -83,8 +85,10 @@ export async function createAuditLog<S extends EventSchemas = EventSchemas, Stri
   const url = options.url;
   let backend: Backend;
   if (url === undefined || /^postgres(ql)?:\/\//.test(url)) {
-    const open = (options.worker ?? true) ? openWorkerBackend : openEmbedded;
+    const worker = options.worker ?? true;
+    const open = worker ? openWorkerBackend : openEmbedded;
     backend = await open({
+      ...(worker && options.maxPending !== undefined ? { maxPending: options.maxPending } : {}),
       log,
       ...(url === undefined
         ? { path: options.path ?? "./sealtrail-data" }

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import { ConfigError } from "@sealtrail/core";
+import { ConfigError, StoreError } from "@sealtrail/core";
 import type { Backend } from "./backend.js";
 import type { EmbeddedOptions } from "./embedded.js";
 import { type Reply, type Request, rebuildError } from "./worker-protocol.js";
@@ -16,7 +16,8 @@ const openHere = new Set<string>();
  * taken from request handling. The worker is unref'd whenever no call is pending, so an idle
  * audit log never keeps the process alive.
  */
-export async function openWorkerBackend(options: EmbeddedOptions): Promise<Backend> {
+export async function openWorkerBackend(options: EmbeddedOptions & { maxPending?: number }): Promise<Backend> {
+  const maxPending = options.maxPending ?? 10_000;
   const claimed = options.path === undefined || options.postgresUrl ? undefined : resolve(options.path);
   if (claimed !== undefined) {
     if (openHere.has(claimed)) throw new ConfigError("data_dir_locked", `${claimed} is already open in this process; share one audit log`);
@@ -64,7 +65,14 @@ export async function openWorkerBackend(options: EmbeddedOptions): Promise<Backe
   return {
     mode,
     log: options.log,
-    append: (event) => call({ op: "append", event }),
+    append: (event) => {
+      // Backpressure: an app recording faster than the log commits gets an error, not a heap
+      // that grows until the process dies (the same bound as the client SDK's queue).
+      if (waiting.size >= maxPending) {
+        return Promise.reject(new StoreError("queue_full", `${waiting.size} events are waiting for the audit log to commit them`));
+      }
+      return call({ op: "append", event });
+    },
     query: (query, queryOptions) => call({ op: "query", query, options: queryOptions }),
     prove: (id) => call({ op: "prove", id }),
     verify: () => call({ op: "verify" }),
