@@ -12,6 +12,9 @@ const opening = openEmbedded(workerData as EmbeddedOptions).then((opened) => {
   backend = opened;
   return opened;
 });
+// A failed open is reported in the answer to the "open" message. Until that message arrives the
+// rejection has no handler, and an unhandled rejection would kill the thread with a bare Error.
+opening.catch(() => undefined);
 
 port.on("message", (request: Request) => {
   const reply = (message: Reply) => port.postMessage(message);
