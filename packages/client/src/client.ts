@@ -249,6 +249,9 @@ export class SealtrailClient {
         else this.#onError(result.error);
         return;
       }
+      // close() may have given up while this request was out: then stop now, not after a nap
+      // on an unref'd timer that nothing else keeps the process alive for.
+      if (this.#stopped) continue;
       await this.#sleep(Math.random() * Math.min(this.#maxDelay, this.#initialDelay * 2 ** Math.min(attempt, 30)));
     }
   }
