@@ -1,4 +1,4 @@
-import { type EventChanges, NotFoundError, type Target } from "@sealtrail/core";
+import { type EventChanges, type JsonValue, NotFoundError, type Target } from "@sealtrail/core";
 import type { Kysely } from "kysely";
 import { diffChanges } from "./diff.js";
 
@@ -25,10 +25,11 @@ export interface KyselyCaptureOptions {
 
 type Row = Record<string, unknown>;
 type AnyDb = Kysely<Record<string, Row>>;
-type Extras = {
-  readonly metadata?: Record<string, never> | { [key: string]: import("@sealtrail/core").JsonValue };
+/** Added to the recorded event: more targets (the row is always the first), and metadata. */
+export interface CaptureExtras {
   readonly targets?: Target[];
-};
+  readonly metadata?: { [key: string]: JsonValue };
+}
 
 export interface CapturedChange<R> {
   readonly before: R | undefined;
@@ -54,7 +55,7 @@ export function kyselyCapture<DB>(options: KyselyCaptureOptions) {
     verb: "created" | "updated" | "deleted",
     id: string | number | undefined,
     change: (trx: AnyDb, key: string) => Promise<string | number>,
-    extras: Extras,
+    extras: CaptureExtras,
   ): Promise<CapturedChange<R>> {
     const { key, type, exclude } = settings(table);
     const load = (trx: AnyDb, value: string | number) =>
@@ -82,7 +83,7 @@ export function kyselyCapture<DB>(options: KyselyCaptureOptions) {
 
   return {
     /** Inserts a row and records `<type>.created` with its fields. */
-    insert<T extends keyof DB & string>(db: Kysely<DB>, table: T, values: Partial<DB[T]>, extras: Extras = {}) {
+    insert<T extends keyof DB & string>(db: Kysely<DB>, table: T, values: Partial<DB[T]>, extras: CaptureExtras = {}) {
       return run<DB[T]>(
         db,
         table,
@@ -100,7 +101,7 @@ export function kyselyCapture<DB>(options: KyselyCaptureOptions) {
       );
     },
     /** Updates the row with this key and records `<type>.updated` with the changed fields only (nothing if none changed). */
-    update<T extends keyof DB & string>(db: Kysely<DB>, table: T, id: string | number, values: Partial<DB[T]>, extras: Extras = {}) {
+    update<T extends keyof DB & string>(db: Kysely<DB>, table: T, id: string | number, values: Partial<DB[T]>, extras: CaptureExtras = {}) {
       return run<DB[T]>(
         db,
         table,
@@ -118,7 +119,7 @@ export function kyselyCapture<DB>(options: KyselyCaptureOptions) {
       );
     },
     /** Deletes the row with this key and records `<type>.deleted` with the fields it had. */
-    delete<T extends keyof DB & string>(db: Kysely<DB>, table: T, id: string | number, extras: Extras = {}) {
+    delete<T extends keyof DB & string>(db: Kysely<DB>, table: T, id: string | number, extras: CaptureExtras = {}) {
       return run<DB[T]>(
         db,
         table,

@@ -156,7 +156,7 @@ class AuditLogImpl<S extends EventSchemas, Strict extends boolean> implements Au
     const event: EventInput = {
       ...input,
       occurredAt: input.occurredAt ?? new Date().toISOString(),
-      // Without a request and without an actor, validation below reports /actor as required.
+      // Without a request and without an actor, the backend's validation reports /actor as required.
       actor: input.actor ?? ((await request?.actor()) as Actor),
     };
     if (request) event.context = { ...request.fields, ...input.context };
