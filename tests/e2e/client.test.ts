@@ -90,6 +90,31 @@ describe("client SDK against a real server", () => {
     for (const r of results) assert.equal(stored[r.index]?.id, r.id, "each acknowledgement names the event's real index");
   });
 
+  it("a batch whose answer was lost is retried with the same ids and answered created: false", async () => {
+    let lost = 0;
+    // The request reaches the real server and commits; only its answer is dropped on the way back.
+    const losing = async (input: string, init: RequestInit) => {
+      const response = await fetch(input, init);
+      if (init.method === "POST" && lost++ === 0) throw new TypeError("fetch failed: connection reset");
+      return response;
+    };
+    const client = await createClient({
+      url: server.url,
+      apiKey: ADMIN_KEY,
+      log: "lost-answer",
+      fetch: losing,
+      retry: { initialDelayMs: 5 },
+    });
+    const acks = await Promise.all(Array.from({ length: 5 }, (_, i) => client.record({ action: "invoice.sent", actor, metadata: { i } })));
+    await client.close();
+    assert.equal(lost, 2, "one lost answer, one retry");
+    assert.deepEqual(
+      acks.map((a) => [a.index, a.created]),
+      [0, 1, 2, 3, 4].map((i) => [i, false]),
+    );
+    assert.equal((await allEvents(server.url, "lost-answer")).length, 5);
+  });
+
   it("a spool keeps events across an app restart while the server is down", async () => {
     const spool = join(dir.path, "app.spool");
     await server.stop();
