@@ -178,8 +178,8 @@ describe("client SDK against a real server", () => {
     const audit = await createAuditLog({ url: server.url, apiKey: ADMIN_KEY, log: "remote", handleSignals: false });
     assert.equal(audit.mode, "remote");
     assert.deepEqual((await audit.verify()).entries, 0);
-    const { id, index } = await audit.record({ action: "document.shared", actor, targets: [{ type: "document", id: "doc_9" }] });
-    await audit.record({ action: "user.login", actor: { type: "user", id: "u_1" } });
+    const { id, index } = await audit.record({ action: "document.viewed", actor, targets: [{ type: "document", id: "doc_9" }] });
+    await audit.record({ action: "user.signed_in", actor: { type: "user", id: "u_1" } });
     assert.equal(index, 0);
     const found = await audit.query("action:document.*");
     assert.deepEqual(
@@ -204,5 +204,36 @@ describe("client SDK against a real server", () => {
     const schema = (await response.json()) as { $defs: Record<string, { required?: string[] }> };
     assert.deepEqual(Object.keys(schema.$defs), ["document.shared", "user.login"]);
     assert.deepEqual(schema.$defs["document.shared"]?.required, ["documentId", "sharedWith"]);
+  });
+
+  it("refuses at ingest what the served catalog refuses, every problem with its pointer", async () => {
+    const post = (body: unknown) =>
+      fetch(`${server.url}/v1/logs/catalogued/events`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const base = { occurredAt: "2026-11-27T12:00:00Z", actor };
+    const refused = await post({
+      events: [
+        { ...base, action: "user.login", metadata: { method: "sso" } },
+        { ...base, action: "document.shared", metadata: { documentId: 9, sharedWith: "not-an-email" } },
+      ],
+    });
+    assert.equal(refused.status, 422);
+    const problem = (await refused.json()) as { code: string; errors: { pointer: string }[] };
+    assert.equal(problem.code, "invalid_event");
+    assert.deepEqual(
+      problem.errors.map((e) => e.pointer),
+      ["/events/1/metadata/documentId", "/events/1/metadata/sharedWith"],
+    );
+    assert.equal(
+      (await fetch(`${server.url}/v1/logs/catalogued`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).status,
+      404,
+      "all or nothing",
+    );
+    const accepted = await post({ ...base, action: "document.shared", metadata: { documentId: "doc_9", sharedWith: "bo@example.com" } });
+    assert.equal(accepted.status, 201);
+    assert.equal((await post({ ...base, action: "not.catalogued" })).status, 201, "the fixture catalog is not strict");
   });
 });

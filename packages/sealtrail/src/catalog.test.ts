@@ -52,6 +52,15 @@ describe("defineEvents", () => {
       assert.deepEqual(pointers(e), ["/action"]);
       return true;
     });
+    // Under a batch event's own pointer, as the server's ingest route asks.
+    await assert.rejects(
+      defineEvents(schemas, { strict: true }).validate("document.burned", {}, "/events/2"),
+      (e) => pointers(e)[0] === "/events/2/action",
+    );
+    await assert.rejects(
+      defineEvents(schemas).validate("user.login", { method: 1 }, "/events/0"),
+      (e) => pointers(e)[0] === "/events/0/metadata/method",
+    );
     assert.deepEqual(await defineEvents(schemas).validate("document.burned", { any: 1 }), { any: 1 });
   });
 

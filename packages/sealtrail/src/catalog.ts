@@ -26,9 +26,10 @@ export interface EventCatalog<S extends EventSchemas = EventSchemas, Strict exte
   /**
    * Validates an action's payload. Resolves with the schema's output (defaults applied) to store
    * as `metadata`; throws InputError `invalid_event` with a JSON pointer per issue under
-   * `pointer` (`/metadata` by default), or `unknown_action` in strict mode.
+   * `<base>/metadata`, or `unknown_action` (at `<base>/action`) in strict mode. `base` is the
+   * event's own pointer: "" for a single event, `/events/3` in a batch.
    */
-  validate(action: string, payload: unknown, pointer?: string): Promise<JsonObject | undefined>;
+  validate(action: string, payload: unknown, base?: string): Promise<JsonObject | undefined>;
   /** The catalog as one JSON Schema (draft 2020-12) that a stored event's action and metadata satisfy. */
   toJSONSchema(): Record<string, unknown>;
 }
@@ -64,13 +65,14 @@ export function defineEvents<const S extends EventSchemas, Strict extends boolea
     schemas,
     strict,
     actions: Object.freeze(actions),
-    async validate(action: string, payload: unknown, pointer = "/metadata") {
+    async validate(action: string, payload: unknown, base = "") {
       if (!has(action)) {
         if (!strict) return payload as JsonObject | undefined;
         throw new InputError("unknown_action", `action ${action} is not in the event catalog`, {
-          problems: [{ pointer: "/action", detail: `is not in the catalog; known actions: ${actions.join(", ")}` }],
+          problems: [{ pointer: pointerChild(base, "action"), detail: `is not in the catalog; known actions: ${actions.join(", ")}` }],
         });
       }
+      const pointer = pointerChild(base, "metadata");
       const result = await (schemas[action] as StandardSchemaV1)["~standard"].validate(payload);
       if (result.issues) {
         const problems: FieldProblem[] = result.issues.map((issue) => ({ pointer: issuePointer(pointer, issue), detail: issue.message }));

@@ -23,7 +23,7 @@ export interface AppOptions {
   readonly maxBodyBytes?: number;
   /** Most events in one batch (default 1000). */
   readonly maxBatchEvents?: number;
-  /** The event catalog published at GET /v1/schemas (`defineEvents(...)` from `sealtrail`). */
+  /** The event catalog published at GET /v1/schemas and, if it can validate, enforced on ingest (`defineEvents(...)` from `sealtrail`). */
   readonly catalog?: PublishedCatalog;
   /** Called once per request with non-sensitive facts, for access logs. */
   readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
@@ -49,7 +49,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     options.onRequest?.({ method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: performance.now() - started });
   });
 
-  const ctx = createRouteContext({ engine, auth, publicTree, maxBody, maxBatch });
+  const ctx = createRouteContext({ engine, auth, publicTree, maxBody, maxBatch, ...(options.catalog ? { catalog: options.catalog } : {}) });
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/openapi.json", (c) => c.json(OPENAPI));
   treeRoutes(app, ctx);

@@ -941,11 +941,11 @@ const paths: Record<string, PathItemObject> = {
         "409": problem(409, "An event id is already stored with different content.", ["id_conflict"]),
         "413": problem(413, "The body, an event or the batch is too large.", ["payload_too_large", "event_too_large", "batch_too_large"]),
         "415": bodyProblems["415"],
-        "422": problem(422, "Invalid events (each problem by JSON pointer) or log name.", [
-          "invalid_event",
-          "invalid_log_name",
-          "non_canonical_json",
-        ]),
+        "422": problem(
+          422,
+          "Invalid events (each problem by JSON pointer), an action the server's strict catalog does not list, or log name.",
+          ["invalid_event", "unknown_action", "invalid_log_name", "non_canonical_json"],
+        ),
       },
     }),
     get: operation({

@@ -2,6 +2,7 @@ import { InputError, LOG_NAME_PATTERN, NotFoundError } from "@sealtrail/core";
 import type { LogEngine } from "@sealtrail/engine";
 import type { Context, Hono } from "hono";
 import { type Authenticator, authorize, type Operation, type Principal } from "./keys.js";
+import type { PublishedCatalog } from "./routes/schemas.js";
 import { SystemLog } from "./system-log.js";
 
 export type Env = { Variables: { principal?: Principal } };
@@ -15,6 +16,8 @@ export interface RouteContext {
   readonly maxBody: number;
   readonly maxBatch: number;
   readonly systemLog: SystemLog;
+  /** The event catalog (`serve --catalog`): published at /v1/schemas and enforced on ingest. */
+  readonly catalog?: PublishedCatalog;
   /** Authenticates (unless the operation is public) and checks scope and log; returns who asked. */
   allow(c: Context<Env>, operation: Operation, log?: string): Promise<Principal | undefined>;
   /** Log names in GET paths: a name that cannot exist, or a log that does not, is not found. */
@@ -29,6 +32,7 @@ export function createRouteContext(options: {
   publicTree: boolean;
   maxBody: number;
   maxBatch: number;
+  catalog?: PublishedCatalog;
 }): RouteContext {
   const { engine, auth, publicTree } = options;
   const systemLog = new SystemLog({ engine });

@@ -4,6 +4,11 @@ import type { App } from "../route-context.js";
 /** An event catalog as the server needs it: `defineEvents(...)` from `sealtrail` is one. */
 export interface PublishedCatalog {
   toJSONSchema(): Record<string, unknown>;
+  /**
+   * Checks one event's action and metadata; throws InputError with pointers under `base` (the
+   * event's pointer in the body). When present, ingest refuses events the catalog refuses.
+   */
+  validate?(action: string, metadata: unknown, base: string): Promise<unknown>;
 }
 
 /**
