@@ -4,11 +4,13 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runHttpBench } from "./http-bench.ts";
 import { runIngestBench } from "./ingest-bench.ts";
+import { runPostgresBench } from "./pg-bench.ts";
 import { runProofBench } from "./proof-bench.ts";
 import { runQueryBench } from "./query-bench.ts";
+import { runRecordOverheadBench } from "./record-overhead.ts";
 
 /**
- * `npm run bench [-- --events N] [--json] [--only ingest,query,proof,http]`. Every figure is
+ * `npm run bench [-- --events N] [--json] [--only ingest,query,proof,http,record,pg]`. Every figure is
  * printed beside its baseline from the same run: these machines are noisy, so only side-by-side
  * ratios mean anything. With --json the last line of stdout is one object with every figure.
  * BENCHMARKS.md explains the method and holds the latest results.
@@ -22,7 +24,7 @@ const { values } = parseArgs({
     "http-seconds": { type: "string", default: "8" },
     "sustain-seconds": { type: "string", default: "0" },
     concurrency: { type: "string", default: "16" },
-    only: { type: "string", default: "ingest,query,proof,http" },
+    only: { type: "string", default: "ingest,query,proof,http,record" },
     durability: { type: "string", default: "full" },
     "defer-indexes": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
@@ -71,7 +73,19 @@ try {
       }),
     );
   }
+  if (suites.has("record")) {
+    log("audit.record() inside a request handler: requests/s with and without it, same app, same run:");
+    Object.assign(summary, prefixed("record_", await runRecordOverheadBench({ log })));
+  }
+  if (suites.has("pg")) {
+    log("PostgreSQL: ingest through 1, 2 and 4 server processes vs INSERT / COPY; queries vs a plain table:");
+    Object.assign(summary, prefixed("pg_", await runPostgresBench({ events, tenants, iterations: Number(values.iterations), log })));
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+function prefixed(prefix: string, figures: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(figures).map(([key, value]) => [key.startsWith(prefix) ? key : prefix + key, value]));
 }
 if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -1,10 +1,10 @@
-// Runs every *.test.ts under packages/ and tests/ with Node's test runner, on the TypeScript
+// Runs every *.test.ts under packages/, tests/ and examples/ with Node's test runner, on the TypeScript
 // sources (the "source" export condition) so a failing line points at the real file.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["packages", "tests"];
+const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["packages", "tests", "examples"];
 const files = [];
 const walk = (dir) => {
   let names;

@@ -33,13 +33,15 @@ export async function startServer(options: {
   args?: string[];
   env?: Record<string, string>;
   adminKey?: string;
+  /** A fixed port, so a restarted server is found where clients left it (default: OS-chosen). */
+  port?: number;
 }): Promise<ServerProcess> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...options.env };
   delete env.NODE_OPTIONS;
   if (options.adminKey) env.SEALTRAIL_ADMIN_KEY = options.adminKey;
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, "serve", "--data", options.dataDir, "--port", "0", "--host", "127.0.0.1", ...(options.args ?? [])],
+    [CLI, "serve", "--data", options.dataDir, "--port", String(options.port ?? 0), "--host", "127.0.0.1", ...(options.args ?? [])],
     {
       env,
       stdio: ["ignore", "pipe", "pipe"],

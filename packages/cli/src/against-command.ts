@@ -9,9 +9,8 @@ import {
   proveConsistency,
   VerificationError,
 } from "@sealtrail/core";
-import { auditLog, originSigner } from "@sealtrail/engine";
+import { auditLog, dataDir, loadSigner, originSigner } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
-import { dataDir, loadSigner } from "./data-dir.js";
 
 export interface AgainstOptions {
   /** Directory or git work tree of published checkpoints (`serve --anchor dir:|git:`). */

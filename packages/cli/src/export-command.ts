@@ -1,10 +1,9 @@
 import { once } from "node:events";
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { csvHeader, csvRow, jsonLine, parseQuery, VerificationError, type VerifiedEvidence, verifyEvidenceBundle } from "@sealtrail/core";
-import { buildEvidenceBundle, EventQueries, originSigner } from "@sealtrail/engine";
+import { buildEvidenceBundle, dataDir, EventQueries, loadSigner, originSigner } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand } from "citty";
-import { dataDir, loadSigner } from "./data-dir.js";
 import { QueryCommandError } from "./query-command.js";
 import { openPersonalDataReader } from "./server-parts.js";
 

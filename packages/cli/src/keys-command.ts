@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { ConfigError } from "@sealtrail/core";
+import { acquireLock, dataDir, loadSigner } from "@sealtrail/engine";
 import { Authenticator, createApp, type PublicApiKey, publicApiKey } from "@sealtrail/server";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand } from "citty";
-import { acquireLock, dataDir, loadSigner } from "./data-dir.js";
 import { openServerParts } from "./server-parts.js";
 
 /**

@@ -1,11 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ConfigError, parseVerifierKey, SealtrailError, VerificationError } from "@sealtrail/core";
-import { auditLog, originSigner } from "@sealtrail/engine";
+import { auditLog, dataDir, loadSigner, originSigner } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand, runMain } from "citty";
 import { verifyAgainst } from "./against-command.js";
 import { eraseCommand, holdCommand, pruneCommand, retentionCommand } from "./compliance-command.js";
-import { dataDir, loadSigner } from "./data-dir.js";
 import { describeEvidence, exportCommand, verifyBundleFile } from "./export-command.js";
 import { keysSubCommandRan, keysSubCommands } from "./keys-command.js";
 import { queryCommand } from "./query-command.js";
@@ -65,6 +64,7 @@ const serveCommand = defineCommand({
       description: "Personal-data configuration (JSON, docs/personal-data.md); default: DESIGN §7 fields",
     },
     "retention-interval": { type: "string", description: "Seconds between runs of the retention job", default: "3600" },
+    catalog: { type: "string", description: "JavaScript module exporting a defineEvents() catalog, served at /v1/schemas" },
   },
   async run({ args, rawArgs }) {
     const port = Number(args.port);
@@ -115,6 +115,7 @@ const serveCommand = defineCommand({
       anchorIntervalMs: anchorSeconds * 1000,
       ...(args["personal-data"] ? { personalDataConfig: args["personal-data"] } : {}),
       retentionIntervalMs: retentionSeconds * 1000,
+      ...(args.catalog ? { catalog: args.catalog } : {}),
       env: process.env,
       print,
     });

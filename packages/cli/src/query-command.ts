@@ -1,9 +1,8 @@
 import { existsSync } from "node:fs";
 import { matchesFilter, parseQuery } from "@sealtrail/core";
-import { EventQueries, eventOf } from "@sealtrail/engine";
+import { dataDir, EventQueries, eventOf } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand } from "citty";
-import { dataDir } from "./data-dir.js";
 import { csvHeader, csvRow, jsonLine, type Row, tableHeader, tableRow } from "./event-format.js";
 import { openPersonalDataReader } from "./server-parts.js";
 

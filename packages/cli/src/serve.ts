@@ -1,5 +1,8 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseAnchorTarget, startAnchoring } from "@sealtrail/anchor";
+import { ConfigError } from "@sealtrail/core";
+import { acquireLock, dataDir, ensureDataDir, loadSigner } from "@sealtrail/engine";
 import {
   Authenticator,
   createApp,
@@ -7,12 +10,12 @@ import {
   listen,
   loadStaticAssets,
   loadViewerTokenSecret,
+  type PublishedCatalog,
   type RecordAction,
   RetentionService,
   SystemLog,
 } from "@sealtrail/server";
 import { viewerAssetsDir } from "@sealtrail/viewer";
-import { acquireLock, dataDir, ensureDataDir, loadSigner } from "./data-dir.js";
 import { demoEvents } from "./demo.js";
 import { loadPersonalDataConfig, openServerParts } from "./server-parts.js";
 
@@ -36,6 +39,8 @@ export interface ServeOptions {
   readonly personalDataConfig?: string;
   /** How often the retention job runs (default hourly). */
   readonly retentionIntervalMs?: number;
+  /** A JavaScript module whose default (or `catalog`) export is a `defineEvents(...)` catalog, served at /v1/schemas. */
+  readonly catalog?: string;
   readonly env: NodeJS.ProcessEnv;
   readonly print: (line: string) => void;
 }
@@ -49,6 +54,8 @@ const DEMO_TENANTS = [
 export async function serve(options: ServeOptions): Promise<{ url: string; stop: () => Promise<void> }> {
   // Parsed first: a mistyped target must stop the start, not surface an hour later.
   const anchorTargets = (options.anchors ?? []).map((spec) => parseAnchorTarget(spec, options.env));
+  // Loaded first: a bad catalog module fails the start before anything is opened.
+  const catalog = options.catalog === undefined ? undefined : await loadCatalog(options.catalog);
   const dir = dataDir(options.data);
   ensureDataDir(dir);
   // On PostgreSQL many instances share the database: the database coordinates them, not a lock file.
@@ -101,6 +108,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
     personalData,
     retention,
     ...(viewer ? { viewer } : {}),
+    ...(catalog ? { catalog } : {}),
     ...(options.accessLog ? { onRequest: (r) => options.print(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(1)}ms`) } : {}),
   });
   const server = await listen(app, { host: options.host, port: options.port });
@@ -140,4 +148,19 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
     return stopping;
   };
   return { url: server.url, stop };
+}
+
+/** Imports the catalog module given to --catalog (compiled JavaScript, e.g. `events.mjs`). */
+async function loadCatalog(path: string): Promise<PublishedCatalog> {
+  let module: { default?: unknown; catalog?: unknown };
+  try {
+    module = await import(pathToFileURL(resolve(path)).href);
+  } catch (cause) {
+    throw new ConfigError("invalid_catalog", `--catalog ${path} could not be imported: ${(cause as Error).message}`, { cause });
+  }
+  const catalog = (module.catalog ?? module.default) as Partial<PublishedCatalog> | undefined;
+  if (typeof catalog?.toJSONSchema !== "function") {
+    throw new ConfigError("invalid_catalog", `--catalog ${path} must export a defineEvents(...) catalog as default or as \`catalog\``);
+  }
+  return catalog as PublishedCatalog;
 }

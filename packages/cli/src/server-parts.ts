@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { ConfigError, compilePersonalData, type EventDraft, type NoteSigner, type PersonalDataConfig } from "@sealtrail/core";
-import { LogEngine, type LogStore, type QueryableStore } from "@sealtrail/engine";
+import { type DataDir, LogEngine, type LogStore, type QueryableStore } from "@sealtrail/engine";
 import { createPersonalData, createSqliteKeyStore, type PersonalData, type SubjectKeyStore } from "@sealtrail/privacy";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
-import type { DataDir } from "./data-dir.js";
 import { openServeStore, type PostgresServeOptions } from "./serve-store.js";
 
 export interface ServerParts {

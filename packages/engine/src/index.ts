@@ -1,4 +1,5 @@
 export * from "./audit.js";
+export * from "./data-dir.js";
 export * from "./engine.js";
 export * from "./evidence.js";
 export * from "./leaf-fields.js";

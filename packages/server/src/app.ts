@@ -11,6 +11,7 @@ import { evidenceRoutes } from "./routes/evidence.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { keysRoutes } from "./routes/keys.js";
 import { queryRoutes } from "./routes/query.js";
+import { type PublishedCatalog, schemaRoutes } from "./routes/schemas.js";
 import { treeRoutes } from "./routes/tree.js";
 import { type StaticAssets, staticRoutes } from "./static-assets.js";
 
@@ -33,6 +34,8 @@ export interface AppOptions {
   readonly personalData?: Eraser & { reveal<T extends AuditEvent>(event: T): Promise<T> };
   /** The retention service, when the caller runs its periodic job (default: one for the routes only). */
   readonly retention?: RetentionService;
+  /** The event catalog published at GET /v1/schemas and, if it can validate, enforced on ingest (`defineEvents(...)` from `sealtrail`). */
+  readonly catalog?: PublishedCatalog;
   /** Called once per request with non-sensitive facts, for access logs. */
   readonly onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
   /** The web viewer's built files (`loadStaticAssets`), served at `/`, `/embed` and `/assets/`. */
@@ -60,7 +63,15 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
 
   const reveal = options.personalData ? options.personalData.reveal.bind(options.personalData) : undefined;
-  const ctx = createRouteContext({ engine, auth, publicTree, maxBody, maxBatch, ...(reveal ? { reveal } : {}) });
+  const ctx = createRouteContext({
+    engine,
+    auth,
+    publicTree,
+    maxBody,
+    maxBatch,
+    ...(reveal ? { reveal } : {}),
+    ...(options.catalog ? { catalog: options.catalog } : {}),
+  });
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/openapi.json", (c) => c.json(OPENAPI));
   treeRoutes(app, ctx);
@@ -73,6 +84,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     ...(options.personalData ? { eraser: options.personalData } : {}),
   });
   if (options.viewer) staticRoutes(app, options.viewer);
+  schemaRoutes(app, options.catalog);
 
   app.notFound(() => problemResponse(new NotFoundError("route_not_found", "no such route; see the API reference in the README")));
   app.onError((error) => problemResponse(error));

@@ -319,6 +319,18 @@ describe("the OpenAPI document", () => {
 // --- The document against the app -----------------------------------------------------------
 
 let h: Harness;
+/** What `defineEvents(...).toJSONSchema()` from `sealtrail` returns, in miniature. */
+const TEST_CATALOG = {
+  toJSONSchema: () => ({
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    type: "object",
+    required: ["action"],
+    oneOf: [
+      { properties: { action: { const: "user.login" }, metadata: { $ref: "#/$defs/user.login" } }, required: ["action", "metadata"] },
+    ],
+    $defs: { "user.login": { type: "object", properties: { method: { enum: ["password", "sso"] } }, required: ["method"] } },
+  }),
+};
 /** The log every read is made on (300 events: one full tile and one partial). */
 const LOG = "acme";
 const OTHER = "globex";
@@ -327,7 +339,7 @@ let viewerToken: string;
 let restrictedToken: string;
 
 before(async () => {
-  h = await startHarness({ envAdminKey: ENV_ADMIN_KEY, maxBodyBytes: 512 * 1024 });
+  h = await startHarness({ envAdminKey: ENV_ADMIN_KEY, maxBodyBytes: 512 * 1024, catalog: TEST_CATALOG });
   await h.seed(LOG, events(300));
   await h.seed(OTHER, events(3));
   const [first] = (await h.store.readEntries(LOG, 0, 1)) as unknown as [{ leaf: Uint8Array }];
@@ -434,6 +446,18 @@ describe("real answers match the document", () => {
     await check("get", "/v1/logs", await get("/v1/logs"), 200);
     await check("get", "/v1/logs", await get("/v1/logs", null), 401);
     await check("get", "/v1/logs", await get("/v1/logs", h.keys.read), 403);
+  });
+
+  it("the event catalog", async () => {
+    const body = await check("get", "/v1/schemas", await get("/v1/schemas", null), 200);
+    assert.deepEqual(body, TEST_CATALOG.toJSONSchema());
+    const bare = await startHarness();
+    try {
+      const problem = (await check("get", "/v1/schemas", await bare.request("/v1/schemas", { key: null }), 404)) as { code: string };
+      assert.equal(problem.code, "no_catalog");
+    } finally {
+      await bare.close();
+    }
   });
 
   it("log info, checkpoint and proofs", async () => {

@@ -699,6 +699,15 @@ const schemas: Record<string, JsonSchema> = {
       target: schema("ViewerTarget"),
     },
   },
+  EventCatalog: {
+    type: "object",
+    required: ["$schema", "oneOf", "$defs"],
+    properties: {
+      $schema: { const: "https://json-schema.org/draft/2020-12/schema" },
+      oneOf: { type: "array", items: { type: "object" } },
+      $defs: { type: "object", additionalProperties: { type: "object" } },
+    },
+  },
   OpenApi: {
     type: "object",
     required: ["openapi", "info", "paths", "components"],
@@ -890,6 +899,20 @@ const paths: Record<string, PathItemObject> = {
       responses: { "200": json("Server facts.", schema("ServerInfo")) },
     }),
   },
+  "/v1/schemas": {
+    get: operation({
+      operationId: "getEventSchemas",
+      summary: "The event catalog as one JSON Schema",
+      description:
+        "The catalog the server was started with (`sealtrail serve --catalog`): a JSON Schema (draft 2020-12) that an event's `action` and `metadata` satisfy, one `$defs` entry per catalogued action. Public like this document: it describes event shapes, never events.",
+      tags: ["server"],
+      security: PUBLIC,
+      responses: {
+        "200": { description: "The catalog.", content: { "application/schema+json": { schema: schema("EventCatalog") } } },
+        "404": problem(404, "The server was started without a catalog.", ["no_catalog"]),
+      },
+    }),
+  },
   "/logs/{log}/checkpoint": {
     get: operation({
       operationId: "getCheckpoint",
@@ -1028,11 +1051,11 @@ const paths: Record<string, PathItemObject> = {
         "409": problem(409, "An event id is already stored with different content.", ["id_conflict"]),
         "413": problem(413, "The body, an event or the batch is too large.", ["payload_too_large", "event_too_large", "batch_too_large"]),
         "415": bodyProblems["415"],
-        "422": problem(422, "Invalid events (each problem by JSON pointer) or log name.", [
-          "invalid_event",
-          "invalid_log_name",
-          "non_canonical_json",
-        ]),
+        "422": problem(
+          422,
+          "Invalid events (each problem by JSON pointer), an action the server's strict catalog does not list, or log name.",
+          ["invalid_event", "unknown_action", "invalid_log_name", "non_canonical_json"],
+        ),
       },
     }),
     get: operation({

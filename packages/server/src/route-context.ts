@@ -2,6 +2,7 @@ import { type AuditEvent, InputError, LOG_NAME_PATTERN, NotFoundError } from "@s
 import type { LogEngine } from "@sealtrail/engine";
 import type { Context, Hono } from "hono";
 import { type Authenticator, authorize, type Operation, type Principal } from "./keys.js";
+import type { PublishedCatalog } from "./routes/schemas.js";
 import { SystemLog } from "./system-log.js";
 
 export type Env = { Variables: { principal?: Principal } };
@@ -17,6 +18,8 @@ export interface RouteContext {
   readonly systemLog: SystemLog;
   /** Decrypts an event's personal values for the reader (`[erased]` once erased); identity without crypto-shredding. */
   reveal<T extends AuditEvent>(event: T): Promise<T>;
+  /** The event catalog (`serve --catalog`): published at /v1/schemas and enforced on ingest. */
+  readonly catalog?: PublishedCatalog;
   /** Authenticates (unless the operation is public) and checks scope and log; returns who asked. */
   allow(c: Context<Env>, operation: Operation, log?: string): Promise<Principal | undefined>;
   /** Log names in GET paths: a name that cannot exist, or a log that does not, is not found. */
@@ -32,6 +35,7 @@ export function createRouteContext(options: {
   maxBody: number;
   maxBatch: number;
   reveal?: <T extends AuditEvent>(event: T) => Promise<T>;
+  catalog?: PublishedCatalog;
 }): RouteContext {
   const { engine, auth, publicTree } = options;
   const systemLog = new SystemLog({ engine });

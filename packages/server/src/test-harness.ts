@@ -37,6 +37,7 @@ export interface HarnessOptions {
   readonly personalData?: NonNullable<AppOptions["personalData"]> & {
     protect: NonNullable<EngineOptions["protect"]>;
   };
+  readonly catalog?: AppOptions["catalog"];
 }
 
 export interface HarnessKeys {
@@ -108,6 +109,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.maxBatchEvents === undefined ? {} : { maxBatchEvents: options.maxBatchEvents }),
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
     ...(options.personalData === undefined ? {} : { personalData: options.personalData }),
+    ...(options.catalog === undefined ? {} : { catalog: options.catalog }),
   });
 
   const request = (path: string, init: RequestOptions = {}): Promise<Response> => {

@@ -243,7 +243,7 @@ function concreteRoutes(log: string): { method: string; path: string; pattern: s
 }
 
 /** Routes anyone may call: they say nothing about any log. */
-const PUBLIC = new Set(["GET /healthz", "GET /v1/server", "GET /openapi.json"]);
+const PUBLIC = new Set(["GET /healthz", "GET /v1/server", "GET /openapi.json", "GET /v1/schemas"]);
 
 describe("issuing viewer tokens", () => {
   it("answers 201 with the token, its id and expiry, never cached", async () => {

@@ -1,6 +1,7 @@
-import { InputError, LOG_NAME_PATTERN, toBase64 } from "@sealtrail/core";
+import { type FieldProblem, InputError, LOG_NAME_PATTERN, pointerChild, toBase64 } from "@sealtrail/core";
 import { readJsonBody } from "../body.js";
 import type { App, RouteContext } from "../route-context.js";
+import type { PublishedCatalog } from "./schemas.js";
 
 /** POST /v1/logs/{log}/events: one event or a batch, answered once durable. */
 export function ingestRoutes(app: App, ctx: RouteContext): void {
@@ -28,6 +29,7 @@ export function ingestRoutes(app: App, ctx: RouteContext): void {
     const body = await readJsonBody(c.req.raw, maxBody);
     const batch = isBatch(body);
     const inputs = batch ? batchEvents(body, maxBatch) : [body];
+    if (ctx.catalog?.validate) await checkCatalog(ctx.catalog, inputs, batch);
     const results = await engine.append(log, inputs, batch ? { pointerBase: "/events" } : {});
     const status = results.some((r) => r.created) ? 201 : 200;
     const out: Record<string, unknown>[] = results.map((r) => ({ id: r.id, index: r.index, created: r.created }));
@@ -76,4 +78,31 @@ function batchEvents(body: { events: unknown }, maxBatch: number): unknown[] {
     });
   }
   return body.events;
+}
+
+/**
+ * The server's catalog (`serve --catalog`) checks every event's action and metadata, all events
+ * before any error is thrown, so one answer lists every problem. Only checks: the stored metadata
+ * is what the client sent (the `sealtrail` library already stores the schema's output).
+ * Events without a string action are left to the event validation that follows.
+ */
+async function checkCatalog(catalog: PublishedCatalog, inputs: readonly unknown[], batch: boolean): Promise<void> {
+  const problems: FieldProblem[] = [];
+  let code = "invalid_event";
+  for (const [i, input] of inputs.entries()) {
+    if (typeof input !== "object" || input === null) continue;
+    const { action, metadata } = input as { action?: unknown; metadata?: unknown };
+    if (typeof action !== "string") continue;
+    try {
+      await catalog.validate?.(action, metadata, batch ? pointerChild("/events", i) : "");
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      if (problems.length === 0) code = error.code;
+      problems.push(...error.problems);
+    }
+  }
+  if (problems.length === 0) return;
+  const first = problems[0] as FieldProblem;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : "";
+  throw new InputError(code, `${first.pointer} ${first.detail}${more}`, { problems });
 }

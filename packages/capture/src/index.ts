@@ -1,0 +1,1 @@
+export { type DiffOptions, diffChanges, REDACTED, toJsonValue } from "./diff.js";

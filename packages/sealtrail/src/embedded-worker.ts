@@ -1,0 +1,47 @@
+// The embedded log's thread (see worker-backend.ts): the engine, the store and all hashing run
+// here, so recording costs the app's request thread one message, not the CPU of a commit.
+import { parentPort, workerData } from "node:worker_threads";
+import type { Backend } from "./backend.js";
+import { type EmbeddedOptions, openEmbedded } from "./embedded.js";
+import { type Reply, type Request, wireError } from "./worker-protocol.js";
+
+const port = parentPort;
+if (!port) throw new Error("embedded-worker.ts runs as a worker thread only");
+let backend: Backend | undefined;
+const opening = openEmbedded(workerData as EmbeddedOptions).then((opened) => {
+  backend = opened;
+  return opened;
+});
+// A failed open is reported in the answer to the "open" message. Until that message arrives the
+// rejection has no handler, and an unhandled rejection would kill the thread with a bare Error.
+opening.catch(() => undefined);
+
+port.on("message", (request: Request) => {
+  const reply = (message: Reply) => port.postMessage(message);
+  (async () => {
+    const log = backend ?? (await opening);
+    switch (request.op) {
+      case "open":
+        return { mode: log.mode };
+      case "append":
+        return log.append(request.event);
+      case "query":
+        return log.query(request.query, request.options);
+      case "prove":
+        return log.prove(request.id);
+      case "verify":
+        return log.verify();
+      case "close":
+        await log.close();
+        return undefined;
+    }
+  })()
+    .then(
+      (value) => reply({ seq: request.seq, ok: true, value }),
+      (error: unknown) => reply({ seq: request.seq, ok: false, error: wireError(error) }),
+    )
+    .finally(() => {
+      // After the answer to close, the thread ends: nothing may run on a closed store.
+      if (request.op === "close") port.close();
+    });
+});

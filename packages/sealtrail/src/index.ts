@@ -1,0 +1,21 @@
+export {
+  type EventProof,
+  type QueryOptions,
+  type QueryResult,
+  verifyEventProof,
+} from "@sealtrail/client";
+export {
+  type Actor,
+  AuthError,
+  ConfigError,
+  type EventInput,
+  InputError,
+  NotFoundError,
+  type QueryFilter,
+  SealtrailError,
+  StoreError,
+  VerificationError,
+} from "@sealtrail/core";
+export { type AuditLog, type AuditLogOptions, createAuditLog, type RecordEvent, type RecordExtras, type RecordInput } from "./audit-log.js";
+export type { Recorded, VerifyResult } from "./backend.js";
+export { type CatalogOptions, defineEvents, type EventCatalog, type EventSchemas, type PayloadOf } from "./catalog.js";

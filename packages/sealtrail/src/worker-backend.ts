@@ -1,0 +1,101 @@
+import { resolve } from "node:path";
+import { Worker } from "node:worker_threads";
+import { ConfigError, StoreError } from "@sealtrail/core";
+import type { Backend } from "./backend.js";
+import type { EmbeddedOptions } from "./embedded.js";
+import { type Reply, type Request, rebuildError } from "./worker-protocol.js";
+
+type Call = Request extends infer R ? (R extends { seq: number } ? Omit<R, "seq"> : never) : never;
+
+/** Data directories opened by this process (each worker only sees its own). */
+const openHere = new Set<string>();
+
+/**
+ * An embedded log whose engine runs on its own thread: the app's request thread neither hashes
+ * nor writes; it posts the event and awaits the durable answer, so a commit's CPU time is not
+ * taken from request handling. The worker is unref'd whenever no call is pending, so an idle
+ * audit log never keeps the process alive.
+ */
+export async function openWorkerBackend(options: EmbeddedOptions & { maxPending?: number }): Promise<Backend> {
+  const maxPending = options.maxPending ?? 10_000;
+  const claimed = options.path === undefined || options.postgresUrl ? undefined : resolve(options.path);
+  if (claimed !== undefined) {
+    if (openHere.has(claimed)) throw new ConfigError("data_dir_locked", `${claimed} is already open in this process; share one audit log`);
+    openHere.add(claimed);
+  }
+  const release = () => {
+    if (claimed !== undefined) openHere.delete(claimed);
+  };
+  const worker = startWorker(options);
+  const exited = new Promise((done) => worker.once("exit", done));
+  const waiting = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
+  let seq = 0;
+  let failure: Error | undefined;
+  worker.on("message", (reply: Reply) => {
+    const call = waiting.get(reply.seq);
+    if (!call) return;
+    waiting.delete(reply.seq);
+    if (waiting.size === 0) worker.unref();
+    if (reply.ok) call.resolve(reply.value);
+    else call.reject(rebuildError(reply.error));
+  });
+  const fail = (error: Error) => {
+    failure = error;
+    for (const call of waiting.values()) call.reject(error);
+    waiting.clear();
+  };
+  worker.on("error", fail);
+  worker.on("exit", () => fail(new Error("the audit log's worker thread has exited")));
+
+  const call = <T>(message: Call): Promise<T> => {
+    if (failure) return Promise.reject(failure);
+    const id = seq++;
+    if (waiting.size === 0) worker.ref();
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      worker.postMessage({ ...message, seq: id });
+    });
+  };
+
+  const { mode } = await call<{ mode: "sqlite" | "postgres" }>({ op: "open" }).catch(async (error) => {
+    await worker.terminate();
+    release();
+    throw error;
+  });
+  return {
+    mode,
+    log: options.log,
+    append: (event) => {
+      // Backpressure: an app recording faster than the log commits gets an error, not a heap
+      // that grows until the process dies (the same bound as the client SDK's queue).
+      if (waiting.size >= maxPending) {
+        return Promise.reject(new StoreError("queue_full", `${waiting.size} events are waiting for the audit log to commit them`));
+      }
+      return call({ op: "append", event });
+    },
+    query: (query, queryOptions) => call({ op: "query", query, options: queryOptions }),
+    prove: (id) => call({ op: "prove", id }),
+    verify: () => call({ op: "verify" }),
+    close: async () => {
+      try {
+        await call({ op: "close" });
+        // Held until the thread has ended: the store is closed only then.
+        worker.ref();
+        await exited;
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+function startWorker(options: EmbeddedOptions): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith(".ts")) return new Worker(new URL("./embedded-worker.js", here), { workerData: options });
+  // Running from source (this repository's tests, `--conditions=source --import tsx`): Node 20
+  // does not carry the main thread's tsx hooks into workers, so the worker registers them first.
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./embedded-worker.ts", here).href;
+  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: options });
+}
