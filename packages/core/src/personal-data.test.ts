@@ -4,6 +4,7 @@ import { ConfigError, InputError } from "./errors.js";
 import { type EventDraft, validateEvent } from "./event.js";
 import {
   collectEnvelopes,
+  compareRevealed,
   compilePersonalData,
   ENVELOPE_PREFIX,
   formatEnvelope,
@@ -151,5 +152,30 @@ describe("stored events with envelopes", () => {
     const revealed = replaceEnvelopes(event, new Map([[envelope, "[erased]"]]));
     assert.equal(revealed.actor.name, "[erased]");
     assert.deepEqual(revealed.metadata, { deep: [{ x: "[erased]" }] });
+  });
+});
+
+describe("compareRevealed", () => {
+  const stored = { action: "a.b", actor: { id: "u_1", name: envelope }, context: { ip: envelope }, targets: [{ id: "d", type: "doc" }] };
+  it("accepts a shown event equal to the leaf but for its decrypted or erased values, and counts them", () => {
+    assert.deepEqual(
+      compareRevealed(stored, {
+        action: "a.b",
+        actor: { id: "u_1", name: "Ada" },
+        context: { ip: "[erased]" },
+        targets: [{ id: "d", type: "doc" }],
+      }),
+      { encrypted: 2 },
+    );
+    assert.deepEqual(compareRevealed({ a: [1, "x"] }, { a: [1, "x"] }), { encrypted: 0 });
+  });
+  it("refuses any other difference: a changed, missing or extra field, or a different shape", () => {
+    const shown = { action: "a.b", actor: { id: "u_1", name: "Ada" }, context: { ip: "1.2.3.4" }, targets: [{ id: "d", type: "doc" }] };
+    assert.equal(compareRevealed(stored, { ...shown, action: "a.c" }), undefined);
+    assert.equal(compareRevealed(stored, { ...shown, actor: { id: "u_2", name: "Ada" } }), undefined);
+    assert.equal(compareRevealed(stored, { ...shown, extra: 1 }), undefined);
+    assert.equal(compareRevealed(stored, { ...shown, targets: [] }), undefined);
+    assert.equal(compareRevealed({ a: [1] }, { a: { 0: 1 } }), undefined);
+    assert.equal(compareRevealed({ a: "plain" }, { a: "changed" }), undefined);
   });
 });

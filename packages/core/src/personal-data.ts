@@ -265,3 +265,26 @@ export function replaceEnvelopes<T>(event: T, opened: ReadonlyMap<string, JsonVa
   };
   return walk(event) as T;
 }
+
+/**
+ * Compares an event as stored in a leaf with the same event as shown to a reader: equal at every
+ * position, except where the leaf holds an envelope, which the reader sees decrypted (or
+ * `[erased]`). Returns how many such encrypted values there were, or undefined when the two differ
+ * anywhere else. What a proof covers is the ciphertext, so callers say so.
+ */
+export function compareRevealed(stored: unknown, shown: unknown): { encrypted: number } | undefined {
+  let encrypted = 0;
+  const same = (a: unknown, b: unknown): boolean => {
+    if (typeof a === "string" && isEnvelope(a)) {
+      encrypted++;
+      return true;
+    }
+    if (a === null || typeof a !== "object" || b === null || typeof b !== "object") return a === b;
+    if (Array.isArray(a) !== Array.isArray(b)) return false;
+    const keysA = Object.keys(a);
+    const keysB = Object.keys(b);
+    if (keysA.length !== keysB.length) return false;
+    return keysA.every((key) => Object.hasOwn(b, key) && same((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+  };
+  return same(stored, shown) ? { encrypted } : undefined;
+}

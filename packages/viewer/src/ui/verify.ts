@@ -1,6 +1,6 @@
 import {
   bytesEqual,
-  canonicalJson,
+  compareRevealed,
   concatBytes,
   fromBase64,
   fromUtf8,
@@ -70,16 +70,23 @@ export async function verifyEvent(detail: EventDetail, options: VerifyOptions): 
         : `the stored event bytes hash to ${toBase64(leafHash)}, but the tree holds ${detail.leafHash} at index ${detail.index}: the event was changed after it was logged`,
   });
 
-  let shown = false;
+  // Personal values sit encrypted in the leaf (crypto-shredding) and are shown decrypted, or
+  // [erased]: every other field must be exactly what was hashed.
+  let shown: { encrypted: number } | undefined;
   try {
-    shown = canonicalJson(JSON.parse(fromUtf8(leaf))) === canonicalJson(detail.event);
+    shown = compareRevealed(JSON.parse(fromUtf8(leaf)), detail.event);
   } catch {
-    shown = false;
+    shown = undefined;
   }
   steps.push({
     name: "Shown = stored",
-    ok: shown,
-    detail: shown ? "the fields shown are exactly the stored, hashed event" : "the event shown is not the stored leaf",
+    ok: shown !== undefined,
+    detail:
+      shown === undefined
+        ? "the event shown is not the stored leaf"
+        : shown.encrypted === 0
+          ? "the fields shown are exactly the stored, hashed event"
+          : `the fields shown are the stored, hashed event; ${shown.encrypted} personal value${shown.encrypted === 1 ? " is" : "s are"} encrypted in it and shown decrypted by the server (or [erased]): the proof covers their ciphertext, not the text shown`,
   });
 
   let checkpoint: Awaited<ReturnType<typeof openCheckpoint>> | undefined;
