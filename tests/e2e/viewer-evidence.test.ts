@@ -24,7 +24,7 @@ const events = Array.from({ length: 40 }, (_, i) => ({
   id: `evt-${i}`,
   action: i % 5 === 0 ? "document.deleted" : "document.viewed",
   occurredAt: `2026-11-27T12:${String(i).padStart(2, "0")}:00.000Z`,
-  actor: { type: "user", id: `u_${i % 4}` },
+  actor: { type: "user", id: `u_${i % 4}`, ...(i === 35 ? { name: "Alice Example" } : {}) },
   targets: [{ type: "document", id: `doc_${i}` }],
   ...(i === 35 ? { changes: { before: { title: "Q3 plan" }, after: { title: null } }, metadata: { reason: "retention" } } : {}),
 }));
@@ -101,7 +101,8 @@ describe("opening an evidence bundle in the viewer", { timeout: 120_000 }, () =>
     );
     assert.ok(text.includes(`No verifier key was given, so the bundle's own key was trusted: ${verifierKey}.`), text);
     assert.match(text, /Checkpointtree size 40, root hash [A-Za-z0-9+/]{43}=/);
-    assert.match(text, /Events verified8/);
+    // actor.name is personal: the log stores (and the bundle proves) its ciphertext, never the name.
+    assert.match(text, /Events verified8; 1 personal value\(s\) in them are encrypted \(crypto-shredding\)/);
     assert.match(text, /Not includednone, says the exporter/);
     assert.match(text, /Queryaction:document\.deleted — stated by the exporter, not signed/);
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-verified")), "yes", "focus moves to the verdict");
@@ -115,6 +116,8 @@ describe("opening an evidence bundle in the viewer", { timeout: 120_000 }, () =>
       /Proven by the bundle: this exact event is entry 35 of sealtrail\.local\/acme, in the signed tree of 40 entries\./,
     );
     assert.match(detail, /title"Q3 plan"null/, "the changes diff is rendered");
+    assert.match(detail, /Actor name\[encrypted personal value\]/);
+    assert.ok(!detail.includes("Alice") && !detail.includes("sealtrail-enc:"));
     assert.match(detail, /"reason": "retention"/);
     await page.screenshot({ path: join(SCREENSHOTS, "evidence-verified.png") });
   });

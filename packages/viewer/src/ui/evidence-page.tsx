@@ -2,7 +2,7 @@ import { toBase64 } from "@sealtrail/core";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Hit } from "./api.js";
 import { EventFields } from "./detail-panel.js";
-import { type BundleVerdict, openEvidenceBundle } from "./evidence.js";
+import { type BundleVerdict, ENCRYPTED, openEvidenceBundle } from "./evidence.js";
 import { ResultsTable } from "./results-table.js";
 
 const NO_FRESH: ReadonlySet<number> = new Set();
@@ -134,7 +134,11 @@ export function EvidencePage(props: { onClose: () => void }) {
               <dt>Verifier key</dt>
               <dd>{verdict.trust}</dd>
               <dt>Events verified</dt>
-              <dd>{verdict.evidence.events.length}</dd>
+              <dd>
+                {verdict.evidence.events.length}
+                {verdict.encrypted > 0 &&
+                  `; ${verdict.encrypted} personal value(s) in them are encrypted (crypto-shredding): proven as stored, shown as ${ENCRYPTED}`}
+              </dd>
               <dt>Not included</dt>
               <dd>
                 {verdict.evidence.notIncluded === 0

@@ -5,6 +5,7 @@ import {
   canonicalJson,
   encodeEvidenceBundle,
   formatCheckpoint,
+  formatEnvelope,
   generateSignerKey,
   hashLeaf,
   type NodeRef,
@@ -15,16 +16,18 @@ import {
   signNote,
   utf8,
 } from "@sealtrail/core";
-import { openEvidenceBundle } from "./evidence.js";
+import { ENCRYPTED, openEvidenceBundle } from "./evidence.js";
 
 const ORIGIN = "example.test/acme";
+/** A personal value as the log stores it (AES-256-GCM envelope; the bytes need not decrypt here). */
+const NAME_ENVELOPE = formatEnvelope({ kid: "k_0123456789", iv: new Uint8Array(12).fill(7), ciphertext: new Uint8Array(24).fill(9) });
 
 function event(n: number): AuditEvent {
   return {
     id: `evt-${n}`,
     action: n % 2 === 0 ? "document.deleted" : "document.viewed",
     occurredAt: "2026-11-27T12:00:00.000Z",
-    actor: { type: "user", id: `u_${n}` },
+    actor: { type: "user", id: `u_${n}`, ...(n === 4 ? { name: NAME_ENVELOPE } : {}) },
     targets: [],
     outcome: "success",
     receivedAt: "2026-11-27T12:00:01.000Z",
@@ -85,6 +88,10 @@ describe("openEvidenceBundle", () => {
       ],
     );
     assert.equal(verdict.evidence.query, "action:document.deleted");
+    // The encrypted name is proven as stored but shown as what it is, not as base64 noise.
+    assert.equal(verdict.encrypted, 1);
+    assert.equal(verdict.hits[0]?.event.actor.name, ENCRYPTED);
+    assert.equal(verdict.evidence.events[2]?.event.actor.name, NAME_ENVELOPE);
     assert.equal(verdict.evidence.notIncluded, 2);
   });
 

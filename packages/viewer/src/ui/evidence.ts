@@ -1,4 +1,11 @@
-import { parseVerifierKey, SealtrailError, type VerifiedEvidence, verifyEvidenceBundle } from "@sealtrail/core";
+import {
+  collectEnvelopes,
+  parseVerifierKey,
+  replaceEnvelopes,
+  SealtrailError,
+  type VerifiedEvidence,
+  verifyEvidenceBundle,
+} from "@sealtrail/core";
 import type { Hit } from "./api.js";
 
 /** What opening a bundle in the browser showed: what was proven and on whose key, or what broke. */
@@ -10,10 +17,18 @@ export type BundleVerdict =
       readonly summary: string;
       /** Which key the signature was checked against, and why it is (or is not) to be trusted. */
       readonly trust: string;
-      /** The events as the results grid shows them: newest (highest index) first. */
+      /** The events as the results grid shows them: newest (highest index) first, personal values as ENCRYPTED. */
       readonly hits: readonly Hit[];
+      /** How many personal values the events hold encrypted (crypto-shredding): proven as ciphertext, unreadable here. */
+      readonly encrypted: number;
     }
   | { readonly ok: false; readonly summary: string; readonly code: string };
+
+/**
+ * Shown for a personal value: the leaf holds its envelope (docs/personal-data.md), which the bundle
+ * proves but a browser without the log's data keys cannot open; the base64 would only be noise.
+ */
+export const ENCRYPTED = "[encrypted personal value]";
 
 const plural = (n: number, one: string, many: string) => `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
 
@@ -56,8 +71,13 @@ export async function openEvidenceBundle(bytes: Uint8Array, options: { readonly 
       ? `Checked against the verifier key you gave: ${evidence.verifierKey}`
       : `No verifier key was given, so the bundle's own key was trusted: ${evidence.verifierKey}. ` +
         "Anyone can sign a bundle with a key of their own: compare this key with the one the log's operator published, or paste that key and verify again.",
-    hits: evidence.events.map((e) => ({ log: evidence.log, index: e.index, event: e.event })).reverse(),
+    hits: evidence.events.map((e) => ({ log: evidence.log, index: e.index, event: hidePersonal(e.event) })).reverse(),
+    encrypted: evidence.events.reduce((n, e) => n + collectEnvelopes(e.event).length, 0),
   };
+}
+
+function hidePersonal<T>(event: T): T {
+  return replaceEnvelopes(event, new Map(collectEnvelopes(event).map((envelope) => [envelope, ENCRYPTED])));
 }
 
 function provenSentence(evidence: VerifiedEvidence): string {
