@@ -153,7 +153,7 @@ describe("opening an evidence bundle in the viewer", { timeout: 120_000 }, () =>
     assert.equal(verified, "no", text);
     assert.match(
       text,
-      /Not verified\. verifier-key\.txt: is not the pinned verifier key\. The bundle was not signed with the key you gave/,
+      /Not verified\. verifier-key\.txt: is not the pinned verifier key\. The bundle names another signing key than the one you gave/,
     );
   });
 

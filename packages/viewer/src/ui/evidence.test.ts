@@ -128,7 +128,7 @@ describe("openEvidenceBundle", () => {
       ok: false,
       code: "verifier_key_mismatch",
       summary:
-        "Not verified. verifier-key.txt: is not the pinned verifier key. The bundle was not signed with the key you gave: it is another log's, or not the key its operator published.",
+        "Not verified. verifier-key.txt: is not the pinned verifier key. The bundle names another signing key than the one you gave: it is another log's bundle, or its checkpoint was not signed by the key you trust.",
     });
   });
 

@@ -58,7 +58,7 @@ export async function openEvidenceBundle(bytes: Uint8Array, options: { readonly 
     const code = codeOf(error);
     const why =
       code === "verifier_key_mismatch"
-        ? " The bundle was not signed with the key you gave: it is another log's, or not the key its operator published."
+        ? " The bundle names another signing key than the one you gave: it is another log's bundle, or its checkpoint was not signed by the key you trust."
         : "";
     const what = error instanceof SealtrailError ? messageOf(error) : `the file is not a readable evidence bundle (${messageOf(error)})`;
     return { ok: false, code, summary: `Not verified. ${what}.${why}` };
