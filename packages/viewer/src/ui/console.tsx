@@ -1,6 +1,7 @@
 import { render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { createApi } from "./api.js";
+import { EvidencePage } from "./evidence-page.js";
 import "./styles.css";
 import { type Trust, Viewer } from "./viewer.js";
 
@@ -8,6 +9,13 @@ import { type Trust, Viewer } from "./viewer.js";
 const KEY_ITEM = "sealtrail.apiKey";
 const LOG_ITEM = "sealtrail.log";
 const pinItem = (log: string) => `sealtrail.pinnedKey.${log}`;
+
+// Opening an evidence bundle needs no key (an auditor has a file, not an API key): it lives at
+// /#evidence, so it can be linked to and comes before sign-in.
+const EVIDENCE_HASH = "#evidence";
+const openEvidence = () => {
+  location.hash = EVIDENCE_HASH;
+};
 
 function Login(props: { message: string | undefined; onLogin: (key: string, log: string) => void }) {
   const [key, setKey] = useState("");
@@ -44,6 +52,10 @@ function Login(props: { message: string | undefined; onLogin: (key: string, log:
         </label>
         <button type="submit" class="primary">
           Sign in
+        </button>
+        <p class="hint">Have an evidence bundle? You can verify it without signing in.</p>
+        <button type="button" onClick={openEvidence}>
+          Open evidence bundle
         </button>
       </form>
     </main>
@@ -97,7 +109,14 @@ function Console() {
   const [logs, setLogs] = useState<string[]>([]);
   const [trust, setTrust] = useState<Trust | undefined>();
   const [message, setMessage] = useState<string | undefined>();
+  const [evidence, setEvidence] = useState(location.hash === EVIDENCE_HASH);
   const api = useMemo(() => createApi({ base: "", secret: key }), [key]);
+
+  useEffect(() => {
+    const follow = () => setEvidence(location.hash === EVIDENCE_HASH);
+    addEventListener("hashchange", follow);
+    return () => removeEventListener("hashchange", follow);
+  }, []);
 
   const logout = (why?: string) => {
     sessionStorage.removeItem(KEY_ITEM);
@@ -136,6 +155,16 @@ function Console() {
       });
   }, [api, log]);
 
+  if (evidence) {
+    return (
+      <EvidencePage
+        onClose={() => {
+          history.pushState(null, "", location.pathname + location.search);
+          setEvidence(false);
+        }}
+      />
+    );
+  }
   if (!key) {
     return (
       <Login
@@ -163,6 +192,9 @@ function Console() {
           </select>
         </label>
       )}
+      <button type="button" onClick={openEvidence}>
+        Open evidence bundle
+      </button>
       <button type="button" onClick={() => logout()}>
         Sign out
       </button>

@@ -46,7 +46,6 @@ export function DetailPanel(props: DetailPanelProps) {
 
   const pivot = (filter: QueryFilter) => props.onPivot(formatQuery(filter));
   const target = e.targets[0];
-  const diff = e.changes ? diffChanges(e.changes.before, e.changes.after) : [];
   return (
     <aside class="detail" aria-labelledby="st-detail-title">
       <header>
@@ -99,6 +98,18 @@ export function DetailPanel(props: DetailPanelProps) {
           </div>
         )}
       </section>
+      <EventFields hit={hit} />
+    </aside>
+  );
+}
+
+/** Every field of one event, its changes as a per-field diff, and its metadata. */
+export function EventFields(props: { hit: Hit }) {
+  const { hit } = props;
+  const e = hit.event;
+  const diff = e.changes ? diffChanges(e.changes.before, e.changes.after) : [];
+  return (
+    <>
       <dl>
         <Field name="Index" value={String(hit.index)} />
         <Field name="ID" value={e.id} />
@@ -150,6 +161,6 @@ export function DetailPanel(props: DetailPanelProps) {
           <pre>{JSON.stringify(e.metadata, null, 2)}</pre>
         </section>
       )}
-    </aside>
+    </>
   );
 }
