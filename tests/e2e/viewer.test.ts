@@ -12,7 +12,7 @@ import Database from "better-sqlite3";
 import type { Frame, Page } from "playwright-core";
 import { signViewerToken } from "../../packages/server/src/viewer-token.ts";
 import { launchChromium, SCREENSHOTS } from "../support/browser.ts";
-import { type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
+import { runCli, type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
 
 const ADMIN_KEY = "e2e-viewer-admin-key-0123456789";
 const ROWS_PER_LOG = 2 ** 40;
@@ -437,6 +437,31 @@ describe("the web viewer", { timeout: 120_000 }, () => {
     assert.match((await alert.textContent()) ?? "", /The server refused this viewer token: the viewer token has expired/);
     assert.equal(await frame.$(".viewport [role=row]"), null, "no event is shown");
     await frame.page().close();
+  });
+
+  test("after a subject is erased, the viewer shows [erased] for their personal fields and Verify still proves the event", async () => {
+    const before = await api<{ events: { event: { actor: { id: string; name?: string; email?: string } } }[] }>(
+      "/v1/logs/acme/events?q=outcome:success&limit=1",
+    );
+    const actor = before.events[0]?.event.actor;
+    assert.ok(actor?.name, "the demo actor has a name");
+    const erased = await runCli(["erase", "--subject", actor.id, "--url", server.url, "--key", ADMIN_KEY]);
+    assert.equal(erased.code, 0, erased.stderr);
+    await search(`actor:${actor.id}`);
+    const rows = await visibleRows(page);
+    assert.ok(rows.length > 0);
+    for (const row of rows) assert.ok(!row.join(" ").includes(actor.name), `a row still shows ${actor.name}`);
+    await page.click(".viewport [role=row] >> nth=0");
+    await page.waitForSelector(".detail dl");
+    const detail = (await page.textContent(".detail")) ?? "";
+    assert.match(detail, /\[erased\]/);
+    assert.ok(!detail.includes(actor.name), "the detail panel shows the erased name");
+    if (actor.email) assert.ok(!detail.includes(actor.email), "the detail panel shows the erased email");
+    await page.click("text=Verify");
+    const verdict = await page.waitForSelector(".verdict[data-verified]");
+    const text = (await verdict.textContent()) ?? "";
+    assert.equal(await verdict.getAttribute("data-verified"), "yes", text);
+    assert.match(text, /personal values? (is|are) encrypted in it/);
   });
 
   test("after a stored event is changed behind the engine's back, Verify fails and says why", async () => {
