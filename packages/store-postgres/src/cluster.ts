@@ -155,7 +155,12 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
       const generated = drafts.map((d) => d.id === undefined);
       const withIds = drafts.map((d) => (d.id === undefined ? { ...d, id: ulid() } : d));
       let id: number;
+      // Client ids already stored now are retries. Any other reported as already stored was
+      // stored from this very batch by an integrator that died before answering: still created.
+      let before: Set<string>;
       try {
+        const clientIds = drafts.flatMap((d) => (d.id === undefined ? [] : [d.id]));
+        before = new Set(clientIds.length > 0 ? (await store.findEntriesById(log, clientIds)).map((e) => e.id) : []);
         const { rows } = await pool.query<{ id: number }>("INSERT INTO staged (log, drafts, pointers) VALUES ($1, $2, $3) RETURNING id", [
           log,
           JSON.stringify(withIds),
@@ -172,7 +177,12 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
         const { code, message, problems } = result.error;
         throw new InputError(code, message, { problems });
       }
-      return result.ok.map((r, i) => ({ ...r, created: r.created || generated[i] === true }));
+      const first = new Set<string>();
+      return result.ok.map((r, i) => {
+        const isFirst = !first.has(r.id);
+        first.add(r.id);
+        return { ...r, created: r.created || generated[i] === true || (isFirst && !before.has(r.id)) };
+      });
     },
   };
 

@@ -233,3 +233,37 @@ describe("retention by partition", () => {
     }
   });
 });
+
+describe("read replica", () => {
+  it("answers queries from the replica (readConnectionString), and everything else from the primary", async () => {
+    const url = await cluster.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const replica = await cluster.startReplica();
+    const store = await createPostgresStore({ connectionString: url, readConnectionString: replica.url(database), poolSize: 2 });
+    const standby = new pg.Client({ connectionString: replica.url(database) });
+    await standby.connect();
+    try {
+      const rng = random(4);
+      const drafts = Array.from({ length: 20 }, () => randomDraft(rng, START));
+      const { batches } = eventBatches([{ log: "acme", startIndex: 0, drafts, receivedAt: new Date().toISOString() }]);
+      await store.append(batches);
+      // Tiles and entries come from the primary: readable at once.
+      assert.equal((await store.readEntries("acme", 0, 100)).length, 20);
+      // Queries come from the replica: they see the events once it has replayed them.
+      const deadline = Date.now() + 20_000;
+      while ((await store.countEvents({ logs: ["acme"], filter: {} })) < 20) {
+        assert.ok(Date.now() < deadline, "the replica never caught up");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal((await store.queryEvents({ logs: ["acme"], filter: {}, order: "desc", limit: 50 })).length, 20);
+      const { rows } = await standby.query(
+        "SELECT pg_is_in_recovery() AS standby, (SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'sealtrail-read') AS readers",
+      );
+      assert.equal(rows[0].standby, true);
+      assert.ok(rows[0].readers > 0, "the store's read pool is connected to the replica");
+    } finally {
+      await standby.end();
+      await store.close();
+    }
+  });
+});

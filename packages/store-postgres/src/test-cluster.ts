@@ -17,6 +17,11 @@ export interface TestCluster {
   createDatabase(template?: string): Promise<string>;
   /** Runs SQL as the superuser (psql, one transaction), returning its output. */
   psql(database: string, sql: string): string;
+  /**
+   * Starts a streaming replica of the whole cluster (pg_basebackup -R) on its own port; `stop`
+   * stops it with the cluster. Returns the URL maker of the replica.
+   */
+  startReplica(): Promise<{ readonly port: number; url(database: string): string }>;
   stop(): Promise<void>;
 }
 
@@ -61,24 +66,30 @@ export async function startTestCluster(options: { settings?: Record<string, stri
     max_connections: "200",
     ...options.settings,
   };
-  const opts = Object.entries(settings)
-    .map(([k, v]) => `-c ${k}=${v}`)
-    .join(" ");
-  run("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-o", opts, "-w", "-t", "30", "start"]);
+  const opts = (values: Record<string, string>) =>
+    Object.entries(values)
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(" ");
+  run("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-o", opts(settings), "-w", "-t", "30", "start"]);
+  const dataDirs = [data];
   let counter = 0;
   const url = (database: string, user = "postgres") => `postgres://${user}@127.0.0.1:${port}/${database}`;
   const psql = (database: string, sql: string): string =>
     run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", database, "-c", sql]);
   let stopped = false;
+  const stopAll = () => {
+    try {
+      // Replicas first: a primary that stops first leaves them retrying.
+      for (const each of [...dataDirs].reverse()) run("pg_ctl", ["-D", each, "-m", "immediate", "-w", "stop"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
   // A process that ends without calling stop (a crash, process.exit) still takes its cluster along.
   const onExit = () => {
     if (stopped) return;
     stopped = true;
-    try {
-      run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    stopAll();
   };
   process.once("exit", onExit);
   return {
@@ -94,11 +105,26 @@ export async function startTestCluster(options: { settings?: Record<string, stri
       if (stopped) return;
       stopped = true;
       process.removeListener("exit", onExit);
-      try {
-        run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      stopAll();
+    },
+    startReplica: async () => {
+      const replica = join(dir, `replica${dataDirs.length}`);
+      run("pg_basebackup", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-D", replica, "-R", "-X", "stream", "--no-sync"]);
+      const replicaPort = await freePort();
+      run("pg_ctl", [
+        "-D",
+        replica,
+        "-l",
+        `${replica}.log`,
+        "-o",
+        opts({ ...settings, port: String(replicaPort) }),
+        "-w",
+        "-t",
+        "30",
+        "start",
+      ]);
+      dataDirs.push(replica);
+      return { port: replicaPort, url: (database: string) => `postgres://postgres@127.0.0.1:${replicaPort}/${database}` };
     },
   };
 }
