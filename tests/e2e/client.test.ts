@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Acknowledged, createClient } from "@sealtrail/client";
-import { InputError, StoreError } from "@sealtrail/core";
+import { InputError, isEnvelope, StoreError } from "@sealtrail/core";
 import { createAuditLog } from "sealtrail";
 import { type ServerProcess, startServer, tempDir } from "../support/server-process.js";
 
@@ -235,5 +235,21 @@ describe("client SDK against a real server", () => {
     const accepted = await post({ ...base, action: "document.shared", metadata: { documentId: "doc_9", sharedWith: "bo@example.com" } });
     assert.equal(accepted.status, 201);
     assert.equal((await post({ ...base, action: "not.catalogued" })).status, 201, "the fixture catalog is not strict");
+  });
+
+  it("encrypts what the served catalog marks personal: the leaf holds an envelope, a query shows the value", async () => {
+    const auth = { authorization: `Bearer ${ADMIN_KEY}` };
+    const found = await fetch(`${server.url}/v1/logs/catalogued/events?q=${encodeURIComponent("action:document.shared")}`, {
+      headers: auth,
+    });
+    const page = (await found.json()) as { events: { event: { id: string; metadata: { sharedWith: string } } }[] };
+    const shown = page.events[0]?.event;
+    assert.equal(shown?.metadata.sharedWith, "bo@example.com");
+    const proof = (await (await fetch(`${server.url}/v1/logs/catalogued/events/${shown.id}`, { headers: auth })).json()) as {
+      leaf: string;
+    };
+    const leaf = JSON.parse(Buffer.from(proof.leaf, "base64").toString("utf8")) as { metadata: { documentId: string; sharedWith: string } };
+    assert.ok(isEnvelope(leaf.metadata.sharedWith), `the leaf holds ${leaf.metadata.sharedWith}`);
+    assert.equal(leaf.metadata.documentId, "doc_9", "an unmarked field stays as given");
   });
 });

@@ -40,8 +40,11 @@ describe("examples/express", () => {
     });
     assert.equal(response.status, 201);
     const { auditEvent } = (await response.json()) as { auditEvent: { id: string } };
+    // The proof covers the leaf, where personal values (name, IP, user agent) are encrypted;
+    // a query shows them decrypted.
     const proof = await audit.prove(auditEvent.id);
-    const event = proof.event;
+    const found = (await audit.query({ requestId: ["req-express-1"] })).events.find((e) => e.event.id === proof.event.id);
+    const event = found?.event as typeof proof.event;
     assert.equal(event.action, "document.shared");
     assert.deepEqual(event.actor, { type: "user", id: "u_42", name: "User u_42" });
     assert.deepEqual(event.targets, [{ type: "document", id: "doc_9" }]);

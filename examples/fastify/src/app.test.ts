@@ -37,7 +37,11 @@ describe("examples/fastify", () => {
     });
     assert.equal(response.status, 201);
     const { auditEventId } = (await response.json()) as { auditEventId: string };
-    const { event } = await audit.prove(auditEventId);
+    // The proof covers the leaf, where personal values (name, IP, user agent) are encrypted;
+    // a query shows them decrypted.
+    const proof = await audit.prove(auditEventId);
+    const found = (await audit.query({ requestId: ["req-fastify-1"] })).events.find((e) => e.event.id === proof.event.id);
+    const event = found?.event as typeof proof.event;
     assert.equal(event.action, "invoice.paid");
     assert.deepEqual(event.actor, { type: "user", id: "u_42" });
     assert.deepEqual(event.targets, [{ type: "invoice", id: "inv_7" }]);

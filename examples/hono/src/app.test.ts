@@ -37,7 +37,11 @@ describe("examples/hono (on @hono/node-server)", () => {
     const requestId = response.headers.get("x-request-id");
     assert.match(requestId ?? "", /^[0-9a-f-]{36}$/, "no incoming id: one is generated and echoed");
     const { auditEventId } = (await response.json()) as { auditEventId: string };
-    const { event } = await audit.prove(auditEventId);
+    // The proof covers the leaf, where personal values (name, IP, user agent) are encrypted;
+    // a query shows them decrypted.
+    const proof = await audit.prove(auditEventId);
+    const found = (await audit.query({ requestId: [requestId as string] })).events.find((e) => e.event.id === proof.event.id);
+    const event = found?.event as typeof proof.event;
     assert.equal(event.action, "project.deleted");
     assert.deepEqual(event.actor, { type: "user", id: "u_9" });
     assert.deepEqual(event.targets, [{ type: "project", id: "prj_3" }]);

@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseAnchorTarget, startAnchoring } from "@sealtrail/anchor";
-import { ConfigError } from "@sealtrail/core";
+import { ConfigError, compilePersonalData, type PersonalDataOverride, withActionOverrides } from "@sealtrail/core";
 import { acquireLock, dataDir, ensureDataDir, loadSigner } from "@sealtrail/engine";
 import {
   Authenticator,
@@ -62,7 +62,11 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   const releaseLock = options.store ? () => undefined : acquireLock(dir);
   const signer = await loadSigner(dir, { keyName: options.originPrefix, create: true, env: options.env.SEALTRAIL_SIGNING_KEY });
   const viewerTokenSecret = loadViewerTokenSecret(join(dir.path, "viewer-token-secret"), { create: true });
-  const personalDataConfig = loadPersonalDataConfig(options.personalDataConfig);
+  // A catalog's marks (defineEvents(..., { personal })) win over the file for their own actions.
+  const personalDataConfig = catalog?.personalData
+    ? withActionOverrides(loadPersonalDataConfig(options.personalDataConfig), catalog.personalData)
+    : loadPersonalDataConfig(options.personalDataConfig);
+  if (personalDataConfig) compilePersonalData(personalDataConfig);
   // The origin prefix is the signing key's name: fixed when the key is made, so origins never drift.
   const parts = await openServerParts(dir, {
     signer,
@@ -150,8 +154,11 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   return { url: server.url, stop };
 }
 
+/** A `defineEvents(...)` catalog as `serve` uses it: published, and its personal-data marks applied. */
+type ServedCatalog = PublishedCatalog & { readonly personalData?: Readonly<Record<string, PersonalDataOverride>> };
+
 /** Imports the catalog module given to --catalog (compiled JavaScript, e.g. `events.mjs`). */
-async function loadCatalog(path: string): Promise<PublishedCatalog> {
+async function loadCatalog(path: string): Promise<ServedCatalog> {
   let module: { default?: unknown; catalog?: unknown };
   try {
     module = await import(pathToFileURL(resolve(path)).href);
@@ -162,5 +169,5 @@ async function loadCatalog(path: string): Promise<PublishedCatalog> {
   if (typeof catalog?.toJSONSchema !== "function") {
     throw new ConfigError("invalid_catalog", `--catalog ${path} must export a defineEvents(...) catalog as default or as \`catalog\``);
   }
-  return catalog as PublishedCatalog;
+  return catalog as ServedCatalog;
 }

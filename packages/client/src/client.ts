@@ -308,6 +308,17 @@ export class SealtrailClient {
     return this.#http.call("GET", `/v1/logs/${encodeURIComponent(this.#log)}`);
   }
 
+  /**
+   * Erases a data subject (admin key): the server destroys their data keys, so their personal
+   * values read as `[erased]` while every proof stays valid (`POST /v1/erasures`).
+   */
+  erase(
+    subject: string,
+    options: { log?: string } = {},
+  ): Promise<{ subject: string; log?: string; keysDestroyed: number; erasedAt: string }> {
+    return this.#http.call("POST", "/v1/erasures", { subject, ...(options.log ? { log: options.log } : {}) });
+  }
+
   /** RFC 9162 consistency proof between two tree sizes, base64 hashes. */
   consistencyProof(from: number, to: number): Promise<{ from: number; to: number; hashes: string[] }> {
     return this.#http.call("GET", `/v1/logs/${encodeURIComponent(this.#log)}/proofs/consistency?from=${from}&to=${to}`);

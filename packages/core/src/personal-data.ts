@@ -96,7 +96,25 @@ export interface PersonalDataConfig {
   /** Start from DEFAULT_PERSONAL_PATHS (default true); false to, e.g., keep `context.ip` searchable. */
   readonly defaults?: boolean;
   /** Per action (exact name): more personal paths and/or another subject. */
-  readonly actions?: Readonly<Record<string, { readonly subject?: string; readonly personal?: readonly string[] }>>;
+  readonly actions?: Readonly<Record<string, PersonalDataOverride>>;
+}
+
+/** One action's override: personal paths added to the log-wide ones, and/or another subject path. */
+export interface PersonalDataOverride {
+  readonly subject?: string;
+  readonly personal?: readonly string[];
+}
+
+/**
+ * `config` with the per-action overrides of an event catalog layered on: the catalog knows its
+ * actions' payloads, so its override replaces the configuration's for the same action.
+ */
+export function withActionOverrides(
+  config: PersonalDataConfig | undefined,
+  actions: Readonly<Record<string, PersonalDataOverride>> | undefined,
+): PersonalDataConfig {
+  if (!actions || Object.keys(actions).length === 0) return config ?? {};
+  return { ...config, actions: { ...config?.actions, ...actions } };
 }
 
 export const DEFAULT_PERSONAL_PATHS: readonly string[] = ["actor.name", "actor.email", "context.ip", "context.userAgent"];

@@ -1,7 +1,17 @@
 import type { ClientOptions, EventProof, QueryOptions, QueryResult } from "@sealtrail/client";
-import { type Actor, ConfigError, type EventInput, InputError, type QueryFilter, StoreError } from "@sealtrail/core";
+import {
+  type Actor,
+  ConfigError,
+  compilePersonalData,
+  type EventInput,
+  InputError,
+  type PersonalDataConfig,
+  type QueryFilter,
+  StoreError,
+  withActionOverrides,
+} from "@sealtrail/core";
 import { currentAuditContext } from "@sealtrail/middleware";
-import type { Backend, Recorded, VerifyResult } from "./backend.js";
+import type { Backend, Erased, Recorded, VerifyResult } from "./backend.js";
 import type { EventCatalog, EventSchemas, PayloadOf } from "./catalog.js";
 import { openEmbedded } from "./embedded.js";
 import { openRemote } from "./remote.js";
@@ -42,8 +52,21 @@ export interface AuditLog<S extends EventSchemas = EventSchemas, Strict extends 
   prove(id: string): Promise<EventProof>;
   /** Audits the log (embedded: every entry and checkpoint re-checked; remote: signature and consistency). */
   verify(): Promise<VerifyResult>;
+  /**
+   * Erases a data subject (crypto-shredding): destroys their data keys, so their personal values
+   * read as `[erased]` from then on while every leaf and proof stays valid. Embedded: recorded in
+   * the `sealtrail-system` log first, as the server does; remote: `POST /v1/erasures` (admin key).
+   */
+  erase(subject: string, options?: EraseOptions): Promise<Erased>;
   /** Flushes pending events, signs a final checkpoint (embedded), and releases everything. */
   close(): Promise<void>;
+}
+
+export interface EraseOptions {
+  /** Only this log (default: every log whose keys the key store holds, like `sealtrail erase`). */
+  readonly log?: string;
+  /** Who asked, for the system log (default: the request's actor, else `{ type: "service", id: "sealtrail" }`). */
+  readonly actor?: Actor;
 }
 
 export interface AuditLogOptions<S extends EventSchemas = EventSchemas, Strict extends boolean = boolean> {
@@ -68,6 +91,14 @@ export interface AuditLogOptions<S extends EventSchemas = EventSchemas, Strict e
   readonly client?: Omit<ClientOptions, "url" | "apiKey" | "log">;
   /** Embedded: run the engine (hashing, SQLite) on a worker thread, off the request thread (default true). */
   readonly worker?: boolean;
+  /**
+   * Embedded: which values are personal, encrypted under their data subject's key before the leaf
+   * is formed (default: DESIGN §7's fields, `actor.name`, `actor.email`, `context.ip`,
+   * `context.userAgent`, keyed by `actor.id`), plus the catalog's marks, which win for their
+   * actions. Keys live in `<path>/keys.db` (0600), as `sealtrail serve --data` keeps them. false:
+   * store every value as given (nothing can be erased then).
+   */
+  readonly personalData?: PersonalDataConfig | false;
   /** Embedded on a worker: most records waiting for their commit; beyond it record() fails with `queue_full` (default 10,000). */
   readonly maxPending?: number;
   /** On SIGTERM / SIGINT, flush and close before the process exits (default true). */
@@ -85,6 +116,7 @@ export async function createAuditLog<S extends EventSchemas = EventSchemas, Stri
   const url = options.url;
   let backend: Backend;
   if (url === undefined || /^postgres(ql)?:\/\//.test(url)) {
+    const personalData = embeddedPersonalData(options);
     const worker = options.worker ?? true;
     const open = worker ? openWorkerBackend : openEmbedded;
     backend = await open({
@@ -96,10 +128,13 @@ export async function createAuditLog<S extends EventSchemas = EventSchemas, Stri
       originPrefix: options.originPrefix ?? "sealtrail.local",
       ...(options.signingKey ? { signingKey: options.signingKey } : {}),
       ...(options.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: options.checkpointIntervalMs }),
+      personalData,
     });
   } else if (/^https?:\/\//.test(url)) {
     if (options.path)
       throw new ConfigError("invalid_audit_options", "path is for an embedded log; a server URL keeps the log on the server");
+    if (options.personalData !== undefined)
+      throw new ConfigError("invalid_audit_options", "personalData is for an embedded log; a server is configured with --personal-data");
     backend = await openRemote({
       url,
       log,
@@ -113,6 +148,14 @@ export async function createAuditLog<S extends EventSchemas = EventSchemas, Stri
   const audit = new AuditLogImpl<S, Strict>(backend, options.catalog);
   if (options.handleSignals ?? true) audit.untrack = trackForShutdown(audit);
   return audit;
+}
+
+/** The configuration with the catalog's marks merged in, checked here so a bad path fails createAuditLog. */
+function embeddedPersonalData(options: AuditLogOptions<EventSchemas, boolean>): PersonalDataConfig | false {
+  if (options.personalData === false) return false;
+  const config = withActionOverrides(options.personalData, options.catalog?.personalData);
+  compilePersonalData(config);
+  return config;
 }
 
 class AuditLogImpl<S extends EventSchemas, Strict extends boolean> implements AuditLog<S, Strict> {
@@ -177,6 +220,17 @@ class AuditLogImpl<S extends EventSchemas, Strict extends boolean> implements Au
 
   verify(): Promise<VerifyResult> {
     return this.#backend.verify();
+  }
+
+  async erase(subject: string, options: EraseOptions = {}): Promise<Erased> {
+    if (this.#closing) throw new StoreError("engine_closed", "the audit log is closed");
+    if (typeof subject !== "string" || subject.length === 0 || subject.length > 256) {
+      throw new InputError("invalid_erasure_request", "the subject must be a string of 1 to 256 characters", {
+        problems: [{ pointer: "/subject", detail: "must be a string of 1 to 256 characters" }],
+      });
+    }
+    const actor = options.actor ?? ((await currentAuditContext()?.actor()) as Actor | undefined) ?? { type: "service", id: "sealtrail" };
+    return this.#backend.erase(subject, { actor, ...(options.log ? { log: options.log } : {}) });
   }
 
   close(): Promise<void> {

@@ -1,4 +1,12 @@
-import { ConfigError, type FieldProblem, InputError, type JsonValue, pointerChild } from "@sealtrail/core";
+import {
+  ConfigError,
+  compilePersonalData,
+  type FieldProblem,
+  InputError,
+  type JsonValue,
+  type PersonalDataOverride,
+  pointerChild,
+} from "@sealtrail/core";
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from "@standard-schema/spec";
 
 /** Action name → schema of that action's payload (the event's `metadata`). Any Standard Schema works. */
@@ -7,7 +15,10 @@ export type EventSchemas = { readonly [action: string]: StandardSchemaV1 };
 /** The payload an action accepts, as its schema's input type. */
 export type PayloadOf<S extends EventSchemas, A extends keyof S> = StandardSchemaV1.InferInput<S[A]>;
 
-export interface CatalogOptions<Strict extends boolean> {
+/** Per catalogued action: personal paths beyond the defaults and/or another data subject (docs/personal-data.md). */
+export type CatalogPersonalData<S extends EventSchemas> = { readonly [A in keyof S & string]?: PersonalDataOverride };
+
+export interface CatalogOptions<Strict extends boolean, S extends EventSchemas = EventSchemas> {
   /** Refuse actions the catalog does not list (default false: unlisted actions pass unvalidated). */
   readonly strict?: Strict;
   /**
@@ -15,6 +26,12 @@ export interface CatalogOptions<Strict extends boolean> {
    * (`~standard.jsonSchema`, which Zod 4 does). Return draft 2020-12.
    */
   readonly toJSONSchema?: (schema: StandardSchemaV1, action: string) => Record<string, unknown>;
+  /**
+   * Which of an action's values are personal, encrypted under their subject's key before the leaf
+   * is formed (crypto-shredding): `{ "user.invited": { personal: ["metadata.inviteeEmail"],
+   * subject: "metadata.inviteeId" } }`. Paths as in `PersonalDataConfig`; checked here.
+   */
+  readonly personal?: CatalogPersonalData<S>;
 }
 
 type JsonObject = { [key: string]: JsonValue };
@@ -32,6 +49,8 @@ export interface EventCatalog<S extends EventSchemas = EventSchemas, Strict exte
   validate(action: string, payload: unknown, base?: string): Promise<JsonObject | undefined>;
   /** The catalog as one JSON Schema (draft 2020-12) that a stored event's action and metadata satisfy. */
   toJSONSchema(): Record<string, unknown>;
+  /** The catalog's personal-data marks, as `PersonalDataConfig.actions` (empty when it marks none). */
+  readonly personalData: Readonly<Record<string, PersonalDataOverride>>;
 }
 
 const ACTION = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
@@ -47,7 +66,7 @@ const ACTION = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
  */
 export function defineEvents<const S extends EventSchemas, Strict extends boolean = false>(
   schemas: S,
-  options: CatalogOptions<Strict> = {},
+  options: CatalogOptions<Strict, S> = {},
 ): EventCatalog<S, Strict> {
   const actions = Object.keys(schemas).sort();
   for (const action of actions) {
@@ -58,6 +77,7 @@ export function defineEvents<const S extends EventSchemas, Strict extends boolea
       throw new ConfigError("invalid_catalog", `catalog action "${action}" has no Standard Schema (an object with ~standard.validate)`);
     }
   }
+  const personalData = catalogPersonalData(options.personal ?? {}, schemas);
   const strict = (options.strict ?? false) as Strict;
   const has = (action: string) => Object.hasOwn(schemas, action);
 
@@ -65,6 +85,7 @@ export function defineEvents<const S extends EventSchemas, Strict extends boolea
     schemas,
     strict,
     actions: Object.freeze(actions),
+    personalData,
     async validate(action: string, payload: unknown, base = "") {
       if (!has(action)) {
         if (!strict) return payload as JsonObject | undefined;
@@ -107,6 +128,23 @@ export function defineEvents<const S extends EventSchemas, Strict extends boolea
       };
     },
   });
+}
+
+/** Checks the marks at definition time: catalogued actions only, and paths the policy knows. */
+function catalogPersonalData(marks: Record<string, PersonalDataOverride | undefined>, schemas: EventSchemas) {
+  const out: Record<string, PersonalDataOverride> = {};
+  for (const [action, mark] of Object.entries(marks)) {
+    if (mark === undefined) continue;
+    if (!Object.hasOwn(schemas, action))
+      throw new ConfigError("invalid_catalog", `personal data is marked for "${action}", which is not in the catalog`);
+    out[action] = Object.freeze({
+      ...(mark.subject === undefined ? {} : { subject: mark.subject }),
+      ...(mark.personal === undefined ? {} : { personal: Object.freeze([...mark.personal]) }),
+    });
+  }
+  // Refuses unknown paths (invalid_personal_data_config) now, not at the first record.
+  compilePersonalData({ actions: out });
+  return Object.freeze(out);
 }
 
 /** RFC 6901 pointer of a Standard Schema issue path, under the payload's own pointer. */

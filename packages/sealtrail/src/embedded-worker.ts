@@ -31,6 +31,8 @@ port.on("message", (request: Request) => {
         return log.prove(request.id);
       case "verify":
         return log.verify();
+      case "erase":
+        return log.erase(request.subject, request.request);
       case "close":
         await log.close();
         return undefined;

@@ -3,14 +3,17 @@ import {
   ConfigError,
   type NoteSigner,
   NotFoundError,
+  type PersonalDataConfig,
   parseQuery,
   parseQueryFilter,
   parseSignerKey,
   parseVerifierKey,
+  SealtrailError,
   toBase64,
 } from "@sealtrail/core";
 import { acquireLock, auditLog, dataDir, EventQueries, ensureDataDir, LogEngine, type LogStore, loadSigner } from "@sealtrail/engine";
-import type { Backend } from "./backend.js";
+import { createPersonalData, createSqliteKeyStore, type PersonalData } from "@sealtrail/privacy";
+import type { Backend, Erased } from "./backend.js";
 
 export interface EmbeddedOptions {
   readonly log: string;
@@ -21,6 +24,11 @@ export interface EmbeddedOptions {
   readonly originPrefix: string;
   readonly signingKey?: string;
   readonly checkpointIntervalMs?: number;
+  /**
+   * Which values are encrypted before the leaf is formed (crypto-shredding), the catalog's marks
+   * already merged in; false stores them as given. Keys live in `<path>/keys.db`, as the server's.
+   */
+  readonly personalData?: PersonalDataConfig | false;
 }
 
 interface PostgresModule {
@@ -55,6 +63,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<Backend> {
   try {
     let signer: NoteSigner;
     let store: LogStore;
+    let personalData: PersonalData | undefined;
     const envKey = options.signingKey ?? (process.env.SEALTRAIL_SIGNING_KEY || undefined);
     if (options.postgresUrl) {
       if (options.path) {
@@ -83,23 +92,40 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<Backend> {
       const { createSqliteStore } = await import("@sealtrail/store-sqlite");
       store = createSqliteStore({ path: dir.databasePath });
     }
-    cleanup.push(() => store.close());
+    const closeStore = () => store.close();
+    cleanup.push(closeStore);
+    // The same key store file as `sealtrail serve --data` uses, so both (one at a time) share it.
+    // A PostgreSQL log given no path has nowhere to keep keys: its values are stored as given.
+    if (options.personalData !== false && options.path !== undefined) {
+      const keyStore = createSqliteKeyStore({ path: dataDir(options.path).keyStorePath });
+      const opened = createPersonalData({ keyStore, ...(options.personalData ? { config: options.personalData } : {}) });
+      personalData = opened;
+      cleanup.push(() => opened.close());
+    }
     // As the CLI does: the origin prefix is the key's name, fixed when the key was made.
     const engine = await LogEngine.open({
       store,
       signer,
       originPrefix: signer.name,
       ...(options.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: options.checkpointIntervalMs }),
+      ...(personalData ? { protect: personalData.protect.bind(personalData) } : {}),
     });
-    cleanup.pop();
-    return embeddedBackend(engine, options.log, options.postgresUrl ? "postgres" : "sqlite", cleanup);
+    // The engine closes the log store; the key store is closed after it (engine.close flushes).
+    cleanup.splice(cleanup.indexOf(closeStore), 1);
+    return embeddedBackend(engine, options.log, options.postgresUrl ? "postgres" : "sqlite", personalData, cleanup);
   } catch (error) {
     for (const undo of cleanup.reverse()) await undo();
     throw error;
   }
 }
 
-function embeddedBackend(engine: LogEngine, log: string, mode: "sqlite" | "postgres", release: (() => unknown)[]): Backend {
+function embeddedBackend(
+  engine: LogEngine,
+  log: string,
+  mode: "sqlite" | "postgres",
+  personalData: PersonalData | undefined,
+  release: (() => unknown)[],
+): Backend {
   const queries = new EventQueries(engine);
   return {
     mode,
@@ -111,7 +137,13 @@ function embeddedBackend(engine: LogEngine, log: string, mode: "sqlite" | "postg
     async query(query, options) {
       const filter = typeof query === "string" ? (query.trim() === "" ? {} : parseQuery(query)) : parseQueryFilter(query);
       if (!(await engine.hasLog(log))) return { events: [], nextCursor: null };
-      return queries.query({ logs: [log], filter, ...options });
+      const result = await queries.query({ logs: [log], filter, ...options });
+      if (!personalData) return result;
+      // Decrypted for the reader ([erased] once the key is gone); the leaves keep the ciphertext.
+      return {
+        ...result,
+        events: await Promise.all(result.events.map(async (item) => ({ ...item, event: await personalData.reveal(item.event) }))),
+      };
     },
     async prove(id): Promise<EventProof> {
       const entry = (await engine.hasLog(log)) ? await engine.findEntry(log, id) : undefined;
@@ -135,9 +167,49 @@ function embeddedBackend(engine: LogEngine, log: string, mode: "sqlite" | "postg
       const verifierKey = await engine.verifierKey(log);
       return auditLog(engine.store, log, { verifiers: [parseVerifierKey(verifierKey)], origin: engine.origin(log) });
     },
+    async erase(subject, request): Promise<Erased> {
+      if (!personalData) {
+        throw new SealtrailError(
+          "personal_data_unsupported",
+          "this audit log does not encrypt personal data (personalData: false, or PostgreSQL without a path for keys.db), so there is no key to erase",
+        );
+      }
+      return eraseSubject(engine, personalData, subject, request);
+    },
     async close() {
       await engine.close();
       for (const undo of release.reverse()) await undo();
     },
   };
+}
+
+/**
+ * Crypto-shredding as `POST /v1/erasures` does it: recorded in the system log first (an erasure
+ * nobody can account for is refused), then the keys destroyed; a failure is recorded too.
+ */
+async function eraseSubject(
+  engine: LogEngine,
+  personalData: PersonalData,
+  subject: string,
+  request: Parameters<Backend["erase"]>[1],
+): Promise<Erased> {
+  // Loaded when needed: the system log is the server's, and most apps never erase.
+  const { SystemLog } = await import("@sealtrail/server");
+  const systemLog = new SystemLog({ engine });
+  const { log, actor } = request;
+  const erasedAt = new Date().toISOString();
+  const event = {
+    actor,
+    targets: [{ type: "data_subject", id: subject }, ...(log ? [{ type: "log", id: log }] : [])],
+    metadata: { scope: log ?? "every log" },
+  };
+  await systemLog.recordEvent("subject.erased", event);
+  let keys: number;
+  try {
+    ({ keys } = await personalData.erase(subject, { ...(log ? { log } : {}), at: erasedAt }));
+  } catch (error) {
+    await systemLog.recordEvent("subject.erased", { ...event, outcome: "failure" }).catch(() => undefined);
+    throw error;
+  }
+  return { subject, ...(log ? { log } : {}), keysDestroyed: keys, erasedAt };
 }

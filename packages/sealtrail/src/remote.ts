@@ -73,6 +73,7 @@ export async function openRemote(options: RemoteOptions): Promise<Backend> {
         throw error;
       }
     },
+    erase: (subject, request) => client.erase(subject, request.log ? { log: request.log } : {}),
     close: () => client.close(),
   };
 }

@@ -76,6 +76,7 @@ export async function openWorkerBackend(options: EmbeddedOptions & { maxPending?
     query: (query, queryOptions) => call({ op: "query", query, options: queryOptions }),
     prove: (id) => call({ op: "prove", id }),
     verify: () => call({ op: "verify" }),
+    erase: (subject, request) => call({ op: "erase", subject, request }),
     close: async () => {
       try {
         await call({ op: "close" });

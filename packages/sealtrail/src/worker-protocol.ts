@@ -11,6 +11,7 @@ import {
   StoreError,
   VerificationError,
 } from "@sealtrail/core";
+import type { EraseRequest } from "./backend.js";
 
 /** Messages to the embedded log's worker; `seq` pairs each with its reply. */
 export type Request = { readonly seq: number } & (
@@ -19,6 +20,7 @@ export type Request = { readonly seq: number } & (
   | { readonly op: "query"; readonly query: QueryFilter | string; readonly options: QueryOptions }
   | { readonly op: "prove"; readonly id: string }
   | { readonly op: "verify" }
+  | { readonly op: "erase"; readonly subject: string; readonly request: EraseRequest }
   | { readonly op: "close" }
 );
 

@@ -36,3 +36,9 @@ export async function infersFromOptions(): Promise<void> {
   // @ts-expect-error inferred from the catalog passed to createAuditLog
   await audit.record("user.login", { method: "pigeon" });
 }
+
+export function marksCataloguedActionsOnly(): void {
+  defineEvents({ "user.login": z.object({ email: z.email() }) }, { personal: { "user.login": { personal: ["metadata.email"] } } });
+  // @ts-expect-error personal data can be marked only for a catalogued action
+  defineEvents({ "user.login": z.object({ email: z.email() }) }, { personal: { "user.logout": { personal: ["metadata.email"] } } });
+}
