@@ -339,7 +339,7 @@ describe("the web viewer", { timeout: 120_000 }, () => {
     const lines = csvText.trimEnd().split("\r\n");
     assert.equal(
       lines[0],
-      "log,index,id,occurredAt,receivedAt,action,outcome,actor.type,actor.id,actor.name,targets,ip,requestId,metadata",
+      "log,index,id,occurredAt,receivedAt,action,outcome,actorType,actorId,actorName,targets,ip,userAgent,requestId,sessionId,metadata",
     );
     assert.equal(lines.length - 1, expected);
     const [jsonl] = await Promise.all([page.waitForEvent("download"), page.click("text=Export JSON Lines")]);

@@ -26,11 +26,14 @@ const hit: Hit = { log: "acme", index: 7, event };
 describe("exports", () => {
   it("writes RFC 4180 CSV and defuses spreadsheet formulas", () => {
     const [header, row, end] = toCsv([hit]).split("\r\n");
-    assert.equal(header, "log,index,id,occurredAt,receivedAt,action,outcome,actor.type,actor.id,actor.name,targets,ip,requestId,metadata");
+    assert.equal(
+      header,
+      "log,index,id,occurredAt,receivedAt,action,outcome,actorType,actorId,actorName,targets,ip,userAgent,requestId,sessionId,metadata",
+    );
     assert.equal(
       row,
       'acme,7,evt-1,2026-11-27T12:00:00.000Z,2026-11-27T12:00:01.000Z,document.shared,denied,user,u_1,"\'=HYPERLINK(""x""), ""Ada""",' +
-        '"document/doc_9 folder/f,1",203.0.113.9,req_1,"{""plan"":""pro""}"',
+        '"document/doc_9 folder/f,1",203.0.113.9,,req_1,,"{""plan"":""pro""}"',
     );
     assert.equal(end, "");
   });
