@@ -64,7 +64,7 @@ export async function runIngestBench(options: {
     while (issued < events) {
       const row = data.next();
       const i = issued++;
-      if (i % 500 === 0 && samples.length < 5000) samples.push(row);
+      if (isSample(i, samples.length)) samples.push(row);
       await engine.append(row.tenant, [row.event]);
       if (issued >= nextReport) {
         nextReport += events / 10;
@@ -167,6 +167,33 @@ function deferSecondaryIndexes(path: string): { restore(): void } {
       // No ANALYZE: the store never runs it, so the planner sees what it sees in production.
       again.close();
     },
+  };
+}
+
+/** Every 500th event of the stream, at most 5,000: the query parameters (same seed, same samples). */
+const isSample = (i: number, taken: number): boolean => i % 500 === 0 && taken < 5000;
+
+/**
+ * The loaded data of an earlier run kept in `dir` (`--reuse`): its samples are regenerated from the
+ * seeded stream, so the queries ask exactly what that run asked.
+ */
+export function reuseLoadedData(dir: string, events: number, tenants: number): LoadedData {
+  const data = dataset({ total: events, tenants });
+  const samples: Generated[] = [];
+  for (let i = 0; i < events && samples.length < 5000; i++) {
+    const row = data.next();
+    if (isSample(i, samples.length)) samples.push(row);
+  }
+  return {
+    dir,
+    storePath: join(dir, "sealtrail.db"),
+    plainPath: join(dir, "plain.db"),
+    events,
+    tenants: data.tenants,
+    samples,
+    signerKey: "",
+    originPrefix: ORIGIN_PREFIX,
+    figures: {},
   };
 }
 

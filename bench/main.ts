@@ -3,7 +3,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runHttpBench } from "./http-bench.ts";
-import { runIngestBench } from "./ingest-bench.ts";
+import { reuseLoadedData, runIngestBench } from "./ingest-bench.ts";
 import { runPostgresBench } from "./pg-bench.ts";
 import { runProofBench } from "./proof-bench.ts";
 import { runQueryBench } from "./query-bench.ts";
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     only: { type: "string", default: "ingest,query,proof,http,record" },
     durability: { type: "string", default: "full" },
     "defer-indexes": { type: "boolean", default: false },
+    keep: { type: "boolean", default: false },
+    reuse: { type: "string" },
     json: { type: "boolean", default: false },
   },
 });
@@ -34,11 +36,18 @@ const suites = new Set(values.only.split(","));
 const events = Number(values.events);
 const tenants = Number(values.tenants);
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const dir = mkdtempSync(join(tmpdir(), "sealtrail-bench-"));
+// --keep leaves the loaded databases for a later `--reuse DIR --only query` (10M takes an hour to load).
+const dir = values.reuse ?? mkdtempSync(join(tmpdir(), "sealtrail-bench-"));
 const summary: Record<string, unknown> = { events, tenants, node: process.version, cpus: cpus().length };
 log(`Sealtrail benchmark: ${events} events across ${tenants} tenants, node ${process.version}, ${cpus().length} CPUs (${dir})`);
 try {
-  if (suites.has("ingest") || suites.has("query") || suites.has("proof")) {
+  if (values.reuse) {
+    log(`query: on the databases an earlier run kept in ${dir}, first page (50 newest) per documented shape:`);
+    Object.assign(
+      summary,
+      await runQueryBench({ data: reuseLoadedData(dir, events, tenants), iterations: Number(values.iterations), log }),
+    );
+  } else if (suites.has("ingest") || suites.has("query") || suites.has("proof")) {
     log("ingest (embedded library, durable) and storage, vs a plain indexed better-sqlite3 table:");
     const data = await runIngestBench({
       dir,
@@ -82,7 +91,8 @@ try {
     Object.assign(summary, prefixed("pg_", await runPostgresBench({ events, tenants, iterations: Number(values.iterations), log })));
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (values.keep || values.reuse) log(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 function prefixed(prefix: string, figures: Record<string, unknown>): Record<string, unknown> {
