@@ -4,44 +4,21 @@ import { type EventDraft, GROUP_BY, matchesFilter, type QueryFilter } from "@sea
 import type { EventQuery, QueriedEntry } from "@sealtrail/engine";
 import {
   eventBatches,
-  type GeneratedEvent,
+  ORACLE_LOGS,
+  ORACLE_START,
+  type OracleData,
   pick,
   random,
   randomDraft,
   randomFilter,
   referenceGroups,
+  seedOracle,
   snapshot,
 } from "@sealtrail/store-testkit";
 import pg from "pg";
 import { dropPartitionsBefore, partitionName } from "./migrate.js";
 import { createPostgresStore, type PostgresStore } from "./postgres-store.js";
 import { startTestCluster, type TestCluster } from "./test-cluster.js";
-
-const LOGS: readonly string[] = ["acme", "globex", "initech", "umbrella", "hooli", "stark"];
-const START = Date.UTC(2026, 10, 1);
-
-interface Seeded {
-  readonly events: GeneratedEvent[];
-  readonly sizes: Map<string, number>;
-}
-
-/** `rounds` commits, each with events for several logs; acme is ten times the others. */
-async function seed(store: PostgresStore, rng: () => number, rounds: number, state: Seeded = { events: [], sizes: new Map() }) {
-  for (let round = 0; round < rounds; round++) {
-    const received = START + state.events.length * 1000;
-    const items = LOGS.filter((log) => log === "acme" || rng() < 0.5).map((log) => {
-      const n = 1 + Math.floor(rng() * (log === "acme" ? 60 : 8));
-      const drafts: EventDraft[] = Array.from({ length: n }, () => randomDraft(rng, received - Math.floor(rng() ** 3 * 20 * 86_400_000)));
-      const startIndex = state.sizes.get(log) ?? 0;
-      state.sizes.set(log, startIndex + n);
-      return { log, startIndex, drafts, receivedAt: new Date(received).toISOString() };
-    });
-    const { batches, events } = eventBatches(items);
-    await store.append(batches);
-    state.events.push(...events);
-  }
-  return state;
-}
 
 const keyOf = (e: { log: string; index: number }): string => `${e.log}/${e.index}`;
 
@@ -67,14 +44,14 @@ after(async () => {
 
 describe("PostgreSQL queries against matchesFilter, the reference (a few thousand events, six logs)", () => {
   let store: PostgresStore;
-  let seeded: Seeded;
+  let seeded: OracleData;
   let seqOf: Map<string, number>;
 
   before(async () => {
     // Queries go through readConnectionString (here the same server, as a replica would be).
     const url = await cluster.createDatabase();
     store = await createPostgresStore({ connectionString: url, readConnectionString: url, poolSize: 4 });
-    seeded = await seed(store, random(99), 80);
+    seeded = await seedOracle(store, random(99), 80);
     await store.pool.query("ANALYZE");
     const all = await store.queryEvents({ filter: {}, order: "asc", limit: 1_000_000 });
     seqOf = new Map(all.map((e) => [keyOf(e), e.seq]));
@@ -94,7 +71,7 @@ describe("PostgreSQL queries against matchesFilter, the reference (a few thousan
       const filter = randomFilter(rng, seeded.events);
       if (rng() < 0.3) filter.not = { ...(filter.not ?? {}), ...randomFilter(rng, seeded.events) };
       const r = rng();
-      const logs = r < 0.25 ? undefined : r < 0.75 ? [pick(rng, LOGS)] : [pick(rng, LOGS), pick(rng, LOGS)];
+      const logs = r < 0.25 ? undefined : r < 0.75 ? [pick(rng, ORACLE_LOGS)] : [pick(rng, ORACLE_LOGS), pick(rng, ORACLE_LOGS)];
       const order = rng() < 0.5 ? "desc" : "asc";
       const expected = seeded.events
         .filter((e) => (!logs || logs.includes(e.log)) && matchesFilter(e.event, filter))
@@ -116,7 +93,7 @@ describe("PostgreSQL queries against matchesFilter, the reference (a few thousan
     const rng = random(8);
     for (let i = 0; i < 60; i++) {
       const filter = randomFilter(rng, seeded.events);
-      const logs = rng() < 0.5 ? undefined : [pick(rng, LOGS)];
+      const logs = rng() < 0.5 ? undefined : [pick(rng, ORACLE_LOGS)];
       const groupBy = GROUP_BY[i % GROUP_BY.length] as (typeof GROUP_BY)[number];
       const limit = pick(rng, [1, 5, 1000]);
       const matching = seeded.events.filter((e) => (!logs || logs.includes(e.log)) && matchesFilter(e.event, filter));
@@ -135,14 +112,16 @@ describe("PostgreSQL queries against matchesFilter, the reference (a few thousan
   it("finds phrases exactly as the reference tokenizer does, where PostgreSQL's own parser would not", async () => {
     const drafts: EventDraft[] = ["report.pdf", "Zoë's café", "a-b_c 42x"].map((name, i) => ({
       action: "document.shared",
-      occurredAt: new Date(START + i).toISOString(),
+      occurredAt: new Date(ORACLE_START + i).toISOString(),
       actor: { type: "user", id: `phrase-${i}`, name },
       targets: [],
       outcome: "success",
       version: 1,
     }));
     const start = seeded.sizes.get("stark") ?? 0;
-    const { batches, events } = eventBatches([{ log: "stark", startIndex: start, drafts, receivedAt: new Date(START).toISOString() }]);
+    const { batches, events } = eventBatches([
+      { log: "stark", startIndex: start, drafts, receivedAt: new Date(ORACLE_START).toISOString() },
+    ]);
     await store.append(batches);
     seeded.sizes.set("stark", start + drafts.length);
     for (const text of ["report pdf", "report.pdf", "ZOË S", "café", "cafe", "b c 42x", "c 42"]) {
@@ -161,21 +140,30 @@ describe("paging while events arrive", () => {
     const store = await createPostgresStore({ connectionString: await cluster.createDatabase(), poolSize: 4 });
     try {
       const rng = random(5);
-      const state = await seed(store, rng, 12);
+      const state = await seedOracle(store, rng, 12);
       const arrive = async (): Promise<void> => {
-        const received = new Date(START + 1e9 + state.events.length * 1000).toISOString();
-        const items = [pick(rng, LOGS), pick(rng, LOGS)]
+        const received = new Date(ORACLE_START + 1e9 + state.events.length * 1000).toISOString();
+        const items = [pick(rng, ORACLE_LOGS), pick(rng, ORACLE_LOGS)]
           .filter((l, i, all) => all.indexOf(l) === i)
           .map((log) => {
             const startIndex = state.sizes.get(log) ?? 0;
             state.sizes.set(log, startIndex + 2);
-            return { log, startIndex, drafts: [randomDraft(rng, START), randomDraft(rng, START + 5e9)], receivedAt: received };
+            return {
+              log,
+              startIndex,
+              drafts: [randomDraft(rng, ORACLE_START), randomDraft(rng, ORACLE_START + 5e9)],
+              receivedAt: received,
+            };
           });
         const { batches, events } = eventBatches(items);
         await store.append(batches);
         state.events.push(...events);
       };
-      for (const filter of [{}, { outcome: ["success"] }, { occurredAfter: new Date(START - 86_400_000).toISOString() }] as QueryFilter[]) {
+      for (const filter of [
+        {},
+        { outcome: ["success"] },
+        { occurredAfter: new Date(ORACLE_START - 86_400_000).toISOString() },
+      ] as QueryFilter[]) {
         const present = new Set(state.events.filter((e) => matchesFilter(e.event, filter)).map(keyOf));
         const seen: string[] = [];
         let afterSeq: number | undefined;
@@ -244,7 +232,7 @@ describe("read replica", () => {
     await standby.connect();
     try {
       const rng = random(4);
-      const drafts = Array.from({ length: 20 }, () => randomDraft(rng, START));
+      const drafts = Array.from({ length: 20 }, () => randomDraft(rng, ORACLE_START));
       const { batches } = eventBatches([{ log: "acme", startIndex: 0, drafts, receivedAt: new Date().toISOString() }]);
       await store.append(batches);
       // Tiles and entries come from the primary: readable at once.

@@ -7,44 +7,21 @@ import { type EventDraft, GROUP_BY, matchesFilter, type QueryFilter, toHex } fro
 import type { EventQuery, QueriedEntry } from "@sealtrail/engine";
 import {
   eventBatches,
-  type GeneratedEvent,
   HOSTILE,
+  ORACLE_LOGS,
+  ORACLE_START,
+  type OracleData,
   pick,
   random,
   randomDraft,
   randomFilter,
   referenceGroups,
+  seedOracle,
   snapshot,
 } from "@sealtrail/store-testkit";
 import Database from "better-sqlite3";
 import { createQueryExecutor, type QueryExecutor } from "./query-executor.js";
 import { createSqliteStore, type SqliteStore } from "./sqlite-store.js";
-
-const LOGS: readonly string[] = ["acme", "globex", "initech", "umbrella", "hooli", "stark"];
-const START = Date.UTC(2026, 10, 1);
-
-interface Seeded {
-  readonly events: GeneratedEvent[];
-  readonly sizes: Map<string, number>;
-}
-
-/** `rounds` commits, each with events for several logs; acme is ten times the others. */
-async function seed(store: SqliteStore, rng: () => number, rounds: number, state: Seeded = { events: [], sizes: new Map() }) {
-  for (let round = 0; round < rounds; round++) {
-    const received = START + state.events.length * 1000;
-    const items = LOGS.filter((log) => log === "acme" || rng() < 0.5).map((log) => {
-      const n = 1 + Math.floor(rng() * (log === "acme" ? 60 : 8));
-      const drafts: EventDraft[] = Array.from({ length: n }, () => randomDraft(rng, received - Math.floor(rng() ** 3 * 20 * 86_400_000)));
-      const startIndex = state.sizes.get(log) ?? 0;
-      state.sizes.set(log, startIndex + n);
-      return { log, startIndex, drafts, receivedAt: new Date(received).toISOString() };
-    });
-    const { batches, events } = eventBatches(items);
-    await store.append(batches);
-    state.events.push(...events);
-  }
-  return state;
-}
 
 const keyOf = (e: { log: string; index: number }): string => `${e.log}/${e.index}`;
 
@@ -64,7 +41,7 @@ describe("queries against matchesFilter, the reference (a few thousand events, s
   let dir: string;
   let store: SqliteStore;
   let db: Database.Database;
-  let seeded: Seeded;
+  let seeded: OracleData;
   let seqOf: Map<string, number>;
   // The store's own planning, and one whose probe cap is tiny, so that every planning rule (probes,
   // rank ties, the rule-5 switch to seq order) fires on this little data and must not change results.
@@ -74,7 +51,7 @@ describe("queries against matchesFilter, the reference (a few thousand events, s
     dir = mkdtempSync(join(tmpdir(), "sealtrail-oracle-"));
     const path = join(dir, "audit.db");
     store = createSqliteStore({ path, durability: "normal" });
-    seeded = await seed(store, random(99), 80);
+    seeded = await seedOracle(store, random(99), 80);
     db = new Database(path);
     db.exec("ANALYZE");
     for (const probeCap of [2000, 12, 1])
@@ -99,7 +76,7 @@ describe("queries against matchesFilter, the reference (a few thousand events, s
       const filter = randomFilter(rng, seeded.events);
       if (rng() < 0.3) filter.not = { ...(filter.not ?? {}), ...randomFilter(rng, seeded.events) };
       const r = rng();
-      const logs = r < 0.25 ? undefined : r < 0.75 ? [pick(rng, LOGS)] : [pick(rng, LOGS), pick(rng, LOGS)];
+      const logs = r < 0.25 ? undefined : r < 0.75 ? [pick(rng, ORACLE_LOGS)] : [pick(rng, ORACLE_LOGS), pick(rng, ORACLE_LOGS)];
       const order = rng() < 0.5 ? "desc" : "asc";
       const expected = seeded.events
         .filter((e) => (!logs || logs.includes(e.log)) && matchesFilter(e.event, filter))
@@ -123,7 +100,7 @@ describe("queries against matchesFilter, the reference (a few thousand events, s
     const rng = random(8);
     for (let i = 0; i < 60; i++) {
       const filter = randomFilter(rng, seeded.events);
-      const logs = rng() < 0.5 ? undefined : [pick(rng, LOGS)];
+      const logs = rng() < 0.5 ? undefined : [pick(rng, ORACLE_LOGS)];
       const groupBy = GROUP_BY[i % GROUP_BY.length] as (typeof GROUP_BY)[number];
       const limit = pick(rng, [1, 5, 1000]);
       const matching = seeded.events.filter((e) => (!logs || logs.includes(e.log)) && matchesFilter(e.event, filter));
@@ -141,7 +118,7 @@ describe("queries against matchesFilter, the reference (a few thousand events, s
   });
 
   it("gives the same pages whichever plan each page takes", () => {
-    const filter: QueryFilter = { occurredAfter: new Date(START).toISOString(), outcome: ["success", "failure"] };
+    const filter: QueryFilter = { occurredAfter: new Date(ORACLE_START).toISOString(), outcome: ["success", "failure"] };
     const results = executors.map(({ executor }) => pages(executor, { filter, order: "desc", limit: 7 }).map(keyOf));
     for (const result of results.slice(1)) assert.deepEqual(result, results[0]);
   });
@@ -155,16 +132,21 @@ describe("paging while events arrive", () => {
     const db = new Database(path);
     try {
       const rng = random(5);
-      const state = await seed(store, rng, 12);
+      const state = await seedOracle(store, rng, 12);
       // Between two pages, a commit lands in two logs (one the pages already passed).
       const arrive = async (): Promise<void> => {
-        const received = new Date(START + 1e9 + state.events.length * 1000).toISOString();
-        const items = [pick(rng, LOGS), pick(rng, LOGS)]
+        const received = new Date(ORACLE_START + 1e9 + state.events.length * 1000).toISOString();
+        const items = [pick(rng, ORACLE_LOGS), pick(rng, ORACLE_LOGS)]
           .filter((l, i, all) => all.indexOf(l) === i)
           .map((log) => {
             const startIndex = state.sizes.get(log) ?? 0;
             state.sizes.set(log, startIndex + 2);
-            return { log, startIndex, drafts: [randomDraft(rng, START), randomDraft(rng, START + 5e9)], receivedAt: received };
+            return {
+              log,
+              startIndex,
+              drafts: [randomDraft(rng, ORACLE_START), randomDraft(rng, ORACLE_START + 5e9)],
+              receivedAt: received,
+            };
           });
         const { batches, events } = eventBatches(items);
         await store.append(batches);
@@ -175,7 +157,7 @@ describe("paging while events arrive", () => {
         for (const filter of [
           {},
           { outcome: ["success"] },
-          { occurredAfter: new Date(START - 86_400_000).toISOString() },
+          { occurredAfter: new Date(ORACLE_START - 86_400_000).toISOString() },
         ] as QueryFilter[]) {
           const present = new Set(state.events.filter((e) => matchesFilter(e.event, filter)).map(keyOf));
           const seen: string[] = [];
@@ -208,7 +190,7 @@ describe("hostile input", () => {
     try {
       const drafts: EventDraft[] = HOSTILE.map((value, i) => ({
         action: "document.shared",
-        occurredAt: new Date(START + i).toISOString(),
+        occurredAt: new Date(ORACLE_START + i).toISOString(),
         actor: { type: "user", id: value, name: `secret ${value}` },
         targets: [{ type: "document", id: value }],
         outcome: "success",
@@ -216,7 +198,7 @@ describe("hostile input", () => {
         metadata: { [value]: value },
         version: 1,
       }));
-      const { batches, events } = eventBatches([{ log: "acme", startIndex: 0, drafts, receivedAt: new Date(START).toISOString() }]);
+      const { batches, events } = eventBatches([{ log: "acme", startIndex: 0, drafts, receivedAt: new Date(ORACLE_START).toISOString() }]);
       await store.append(batches);
       const schema = () => db.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all();
       const schemaBefore = schema();

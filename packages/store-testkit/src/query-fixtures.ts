@@ -108,6 +108,42 @@ export function eventBatches(
   return { batches, events };
 }
 
+/** The logs of the oracle tests: acme is ten times the others. */
+export const ORACLE_LOGS: readonly string[] = ["acme", "globex", "initech", "umbrella", "hooli", "stark"];
+/** The first `receivedAt` of the oracle data (2026-11-01). */
+export const ORACLE_START = Date.UTC(2026, 10, 1);
+
+export interface OracleData {
+  readonly events: GeneratedEvent[];
+  readonly sizes: Map<string, number>;
+}
+
+/**
+ * Appends `rounds` commits to a store, each with random events for several of ORACLE_LOGS, and
+ * returns (or extends) what was written, for comparing a store's answers with `matchesFilter`.
+ */
+export async function seedOracle(
+  store: { append(batches: readonly LogAppend[]): Promise<void> },
+  rng: Rng,
+  rounds: number,
+  state: OracleData = { events: [], sizes: new Map() },
+): Promise<OracleData> {
+  for (let round = 0; round < rounds; round++) {
+    const received = ORACLE_START + state.events.length * 1000;
+    const items = ORACLE_LOGS.filter((log) => log === "acme" || rng() < 0.5).map((log) => {
+      const n = 1 + Math.floor(rng() * (log === "acme" ? 60 : 8));
+      const drafts: EventDraft[] = Array.from({ length: n }, () => randomDraft(rng, received - Math.floor(rng() ** 3 * 20 * 86_400_000)));
+      const startIndex = state.sizes.get(log) ?? 0;
+      state.sizes.set(log, startIndex + n);
+      return { log, startIndex, drafts, receivedAt: new Date(received).toISOString() };
+    });
+    const { batches, events } = eventBatches(items);
+    await store.append(batches);
+    state.events.push(...events);
+  }
+  return state;
+}
+
 /**
  * The reference semantics of a filter: core's `matchesFilter`, which the live tail uses too. A
  * store's query results must equal it, event for event.
