@@ -51,16 +51,17 @@ export interface QueryExecutorOptions {
 }
 
 const STATEMENT_CACHE = 256;
-const ROWS_PER_LOG = 1_099_511_627_776; // 2^40: entries.rowid = log_id · 2^40 + index (sqlite-store.ts)
+const ROWS_PER_LOG = 2n ** 40n; // entries.rowid = log_id · 2^40 + index (sqlite-store.ts)
 /** Rule 8's second, deeper probe of a time range, in multiples of the cap (its index is narrow). */
 const DEEP_PROBE = 10;
 
-/** Reads one result: the entry of an index row, a primary key lookup on each side. */
-export const FETCH_SQL = `SELECT ev.idx AS idx, e.event_id AS event_id, e.leaf AS leaf FROM events AS ev
-  CROSS JOIN entries AS e ON e.rowid = ev.log_id * ${ROWS_PER_LOG} + ev.idx WHERE ev.log_id = ? AND ev.seq = ?`;
+/** Reads one result in two primary key lookups: its index row (index database), then its entry (log database). */
+// NOT INDEXED keeps SQLite on the primary key (the table itself): with statistics it would take the
+// unique seq index, then the primary key, two searches for one.
+export const FETCH_SQL = "SELECT idx FROM events NOT INDEXED WHERE log_id = ? AND seq = ?";
+export const LEAF_SQL = "SELECT event_id, leaf FROM entries WHERE rowid = ?";
 
-interface FetchedRow {
-  idx: number;
+interface FetchedLeaf {
   event_id: string;
   leaf: Buffer;
 }
@@ -77,9 +78,10 @@ const TIME_DRIVERS = new Set(["occurredAt", "receivedAt"]);
 
 /**
  * Query execution over the index: planning per log (query-plan.ts, rules 1-8), merging the
- * streams of all logs by seq, then reading each result's entry.
+ * streams of all logs by seq, then reading each result's entry. `db` is the index database
+ * (index-db.ts), `logDb` the log database holding the leaves.
  */
-export function createQueryExecutor(db: Database.Database, options: QueryExecutorOptions = {}): QueryExecutor {
+export function createQueryExecutor(db: Database.Database, logDb: Database.Database, options: QueryExecutorOptions = {}): QueryExecutor {
   const cap = options.probeCap ?? PROBE_CAP;
   // Statements differ by filter shape only (values are parameters), so a small cache serves them all.
   const cache = new Map<string, Database.Statement>();
@@ -101,7 +103,8 @@ export function createQueryExecutor(db: Database.Database, options: QueryExecuto
     allLogs: db.prepare<[], LogRef>("SELECT id, name FROM logs ORDER BY id"),
     logByName: db.prepare<[string], LogRef>("SELECT id, name FROM logs WHERE name = ?"),
     logById: db.prepare<[number], LogRef>("SELECT id, name FROM logs WHERE id = ?"),
-    fetch: db.prepare<[number, number], FetchedRow>(FETCH_SQL),
+    fetch: db.prepare<[number, number], { idx: number }>(FETCH_SQL),
+    leaf: logDb.prepare<[bigint], FetchedLeaf>(LEAF_SQL),
   };
 
   const resolve = (names: readonly string[] | undefined): LogRef[] => {
@@ -238,15 +241,16 @@ export function createQueryExecutor(db: Database.Database, options: QueryExecuto
     const out: QueriedEntry[] = [];
     for (const { seq, logId } of seqs(query)) {
       const row = stmt.fetch.get(logId, seq);
+      const entry = row && stmt.leaf.get(BigInt(logId) * ROWS_PER_LOG + BigInt(row.idx));
       const log = nameOf(logId);
       // An index row whose entry retention pruned (or never had) is not a result.
-      if (!row || log === undefined) continue;
+      if (!row || !entry || log === undefined) continue;
       out.push({
         log,
         seq,
         index: row.idx,
-        id: row.event_id,
-        leaf: new Uint8Array(row.leaf.buffer, row.leaf.byteOffset, row.leaf.byteLength),
+        id: entry.event_id,
+        leaf: new Uint8Array(entry.leaf.buffer, entry.leaf.byteOffset, entry.leaf.byteLength),
       });
     }
     return out;

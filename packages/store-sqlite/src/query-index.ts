@@ -14,16 +14,18 @@ export const resourceOf = (action: string): string => action.slice(0, action.ind
 export { fieldsOfLeaf };
 
 /**
- * Writes the query index rows of new entries (DESIGN §6). Runs inside the append transaction, so
- * an entry and its index rows commit together. `seq` is the global commit order of indexed events:
- * a counter kept in `query_state`, read once and written once per transaction, so it only grows,
- * even after retention prunes the newest rows of a quiet server.
+ * Writes the query index rows of new entries (DESIGN §6) inside a transaction of the index
+ * database. `seq` is the global commit order of indexed events: a counter kept in `query_state`,
+ * read once and written once per transaction, so it only grows, even after retention prunes the
+ * newest rows of a quiet server.
  */
 export interface IndexWriter {
   /** Indexes one entry; call between `begin` and `end` of one transaction. */
   add(logId: number, index: number, fields: EventIndexFields): void;
   begin(): void;
   end(): void;
+  /** Forgets the transaction's seqs without writing them (it is being rolled back). */
+  discard(): void;
 }
 
 export function createIndexWriter(db: Database.Database): IndexWriter {
@@ -71,39 +73,176 @@ export function createIndexWriter(db: Database.Database): IndexWriter {
       if (next !== undefined) stmt.setSeq.run(next);
       next = undefined;
     },
+    discard() {
+      next = undefined;
+    },
   };
 }
 
 const ROWS_PER_LOG = 2n ** 40n;
+/** Events per commit of the index database, and how long its transaction may stay open. */
+const DEFAULT_MAX_PENDING = 50_000;
+const DEFAULT_MAX_OPEN_MS = 1000;
+
+/** Entries just committed to the log database, for the index. */
+export interface IndexBatch {
+  readonly logId: number;
+  readonly log: string;
+  readonly entries: readonly { readonly index: number; readonly fields: EventIndexFields | undefined }[];
+  /** The log's size after these entries. */
+  readonly size: number;
+}
+
+/** What the index reads of the log database: its logs with their sizes (pruned entries counted). */
+export interface IndexSource {
+  readonly db: Database.Database;
+  logs(): readonly { id: number; name: string; size: number }[];
+}
 
 /**
- * Indexes entries stored before the query index existed (migration 3). Their true commit order
- * across logs is not recorded, so `seq` follows `receivedAt` (the engine stamps it at commit),
- * then log and index: within a log, the order is exactly the log's own.
+ * The query index, committed apart from the log (docs/design-notes.md, "The query index commits
+ * apart"). An append's durable transaction writes only entries and tile hashes; its index rows
+ * then go into a long transaction of the index database, committed every `maxPending` events or
+ * `maxOpenMs`, so a page of a random-order index (actor, request id, …) is written once for many
+ * events instead of once per commit. Queries run on this same connection, so they see the rows of
+ * the open transaction: an acknowledged event is queryable at once (read-your-writes). After a
+ * crash, the rows of the open transaction are lost with it, and `ready()` re-derives them from the
+ * leaves, starting at each log's committed `indexed_size`.
  */
-export function backfillIndex(db: Database.Database): void {
-  // Two number arrays, not row objects: a store of millions of entries sorts in SQL and fits here.
-  const logIds: number[] = [];
-  const indexes: number[] = [];
-  const order = db
-    .prepare(
-      `SELECT log_id, rowid - log_id * ${ROWS_PER_LOG} AS idx FROM entries
-       ORDER BY CASE WHEN json_valid(CAST(leaf AS TEXT)) THEN json_extract(CAST(leaf AS TEXT), '$.receivedAt') END, log_id, rowid`,
-    )
-    .raw(true);
-  for (const [logId, idx] of order.iterate() as IterableIterator<[number, number]>) {
-    logIds.push(logId);
-    indexes.push(idx);
-  }
-  const leaf = db.prepare<[bigint], { leaf: Buffer }>("SELECT leaf FROM entries WHERE rowid = ?");
+export interface DeferredIndex {
+  /** Indexes entries the log database has just committed. Never throws: a failure is caught up later. */
+  add(batches: readonly IndexBatch[]): void;
+  /** Before a query or an append: indexes whatever the log database holds that the index lacks. */
+  ready(): void;
+  /** Commits the open index transaction, if any. */
+  commit(): void;
+  close(): void;
+}
+
+export function createDeferredIndex(
+  db: Database.Database,
+  source: IndexSource,
+  options: { maxPending?: number; maxOpenMs?: number } = {},
+): DeferredIndex {
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+  const maxOpenMs = options.maxOpenMs ?? DEFAULT_MAX_OPEN_MS;
   const writer = createIndexWriter(db);
-  writer.begin();
-  for (let i = 0; i < logIds.length; i++) {
-    const logId = logIds[i] as number;
-    const idx = indexes[i] as number;
-    const row = leaf.get(BigInt(logId) * ROWS_PER_LOG + BigInt(idx));
-    const fields = row ? fieldsOfLeaf(row.leaf) : undefined;
-    if (fields) writer.add(logId, idx, fields);
+  const stmt = {
+    mirrorLog: db.prepare<[number, string]>("INSERT INTO logs (id, name) VALUES (?, ?) ON CONFLICT (id) DO NOTHING"),
+    indexedSizes: db.prepare<[], { id: number; indexed_size: number }>("SELECT id, indexed_size FROM logs"),
+    setIndexedSize: db.prepare<[number, number]>("UPDATE logs SET indexed_size = ? WHERE id = ?"),
+  };
+  const mirrored = new Set<number>();
+  /** Per log, the size to record as indexed when the open transaction commits. */
+  const sizes = new Map<number, number>();
+  let pending = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let caughtUp = false;
+
+  const begin = () => {
+    if (db.inTransaction) return;
+    db.exec("BEGIN IMMEDIATE");
+    writer.begin();
+  };
+  const mirror = (id: number, name: string) => {
+    if (mirrored.has(id)) return;
+    stmt.mirrorLog.run(id, name);
+    mirrored.add(id);
+  };
+  const commit = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!db.inTransaction) return;
+    writer.end();
+    for (const [id, size] of sizes) stmt.setIndexedSize.run(size, id);
+    db.exec("COMMIT");
+    sizes.clear();
+    pending = 0;
+  };
+  const rollback = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    writer.discard();
+    if (db.inTransaction) db.exec("ROLLBACK");
+    sizes.clear();
+    mirrored.clear();
+    pending = 0;
+    caughtUp = false;
+  };
+
+  /** Every entry past a log's committed indexed_size, indexed in receivedAt order across logs. */
+  const catchUp = () => {
+    commit();
+    const indexed = new Map(stmt.indexedSizes.all().map((r) => [r.id, r.indexed_size]));
+    const lagging = source.logs().filter((log) => (indexed.get(log.id) ?? 0) < log.size);
+    if (lagging.length === 0) return;
+    // The order is sorted by SQLite in a temp table, so a rebuild of millions of entries runs in bounded memory.
+    source.db.exec("CREATE TEMP TABLE IF NOT EXISTS index_catchup (received TEXT, rid INTEGER NOT NULL); DELETE FROM temp.index_catchup;");
+    const collect = source.db.prepare<[bigint, bigint]>(
+      `INSERT INTO temp.index_catchup (received, rid) SELECT
+         CASE WHEN json_valid(CAST(leaf AS TEXT)) THEN json_extract(CAST(leaf AS TEXT), '$.receivedAt') END, rowid
+       FROM entries WHERE rowid >= ? AND rowid < ?`,
+    );
+    for (const log of lagging) {
+      const base = BigInt(log.id) * ROWS_PER_LOG;
+      collect.run(base + BigInt(indexed.get(log.id) ?? 0), base + BigInt(log.size));
+    }
+    const ordered = source.db
+      .prepare<[], { rid: bigint; leaf: Buffer }>(
+        "SELECT c.rid AS rid, e.leaf AS leaf FROM temp.index_catchup c JOIN entries e ON e.rowid = c.rid ORDER BY c.received, c.rid",
+      )
+      .safeIntegers(true);
+    begin();
+    try {
+      for (const log of lagging) mirror(log.id, log.name);
+      for (const row of ordered.iterate()) {
+        const fields = fieldsOfLeaf(row.leaf);
+        if (fields) writer.add(Number(row.rid / ROWS_PER_LOG), Number(row.rid % ROWS_PER_LOG), fields);
+      }
+      for (const log of lagging) sizes.set(log.id, log.size);
+      commit();
+    } catch (error) {
+      rollback();
+      throw error;
+    } finally {
+      source.db.exec("DROP TABLE IF EXISTS temp.index_catchup");
+    }
+  };
+
+  return {
+    add(batches) {
+      if (!caughtUp) return;
+      try {
+        begin();
+        for (const batch of batches) {
+          mirror(batch.logId, batch.log);
+          for (const entry of batch.entries) if (entry.fields) writer.add(batch.logId, entry.index, entry.fields);
+          sizes.set(batch.logId, batch.size);
+          pending += batch.entries.length;
+        }
+        if (pending >= maxPending) commit();
+        else timer ??= setTimeout(() => commitQuietly(), maxOpenMs).unref();
+      } catch {
+        // The entries are durable in the log database; `ready()` derives their rows from the leaves.
+        rollback();
+      }
+    },
+    ready() {
+      if (caughtUp) return;
+      catchUp();
+      caughtUp = true;
+    },
+    commit,
+    close() {
+      commitQuietly();
+    },
+  };
+
+  function commitQuietly(): void {
+    try {
+      commit();
+    } catch {
+      rollback();
+    }
   }
-  writer.end();
 }

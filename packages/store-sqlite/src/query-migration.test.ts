@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import { matchesFilter, utf8 } from "@sealtrail/core";
 import { eventBatches, type GeneratedEvent, random, randomDraft, randomFilter } from "@sealtrail/store-testkit";
 import Database from "better-sqlite3";
+import { indexPathOf } from "./index-db.js";
 import { MIGRATIONS } from "./schema.js";
 import { createSqliteStore } from "./sqlite-store.js";
 
@@ -41,7 +42,7 @@ function legacyDatabase(
   db.close();
 }
 
-describe("migration 3: the query index", () => {
+describe("migrations 3 and 6: the query index, in a database of its own", () => {
   it("backfills logs written before it, in receivedAt order, skipping leaves that are not events", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sealtrail-migrate-"));
     const path = join(dir, "audit.db");
@@ -113,7 +114,9 @@ describe("migration 3: the query index", () => {
           { log: "acme", startIndex: 0, drafts: [randomDraft(random(1), Date.UTC(2026, 0, 1))], receivedAt: "2026-01-01T00:00:00.000Z" },
         ]).batches,
       );
+      await store.flushIndex();
       const db = new Database(path);
+      const indexDb = new Database(indexPathOf(path));
       try {
         const triggers = db
           .prepare<[], { tbl_name: string }>("SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY 1")
@@ -123,12 +126,14 @@ describe("migration 3: the query index", () => {
           ["checkpoints", "entries", "logs", "pruned_ranges", "tree_hashes"],
         );
         // Retention will prune these; here a transaction proves it could, then rolls back.
-        db.exec("BEGIN");
-        for (const table of ["events", "event_targets", "event_metadata", "events_fts"]) db.exec(`DELETE FROM ${table}`);
-        db.exec("ROLLBACK");
+        assert.deepEqual(indexDb.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all(), []);
+        indexDb.exec("BEGIN");
+        for (const table of ["events", "event_targets", "event_metadata", "events_fts"]) indexDb.exec(`DELETE FROM ${table}`);
+        indexDb.exec("ROLLBACK");
         assert.throws(() => db.exec("DELETE FROM entries"), /append-only/);
       } finally {
         db.close();
+        indexDb.close();
       }
     } finally {
       await store.close();

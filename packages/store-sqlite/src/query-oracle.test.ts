@@ -20,6 +20,7 @@ import {
   snapshot,
 } from "@sealtrail/store-testkit";
 import Database from "better-sqlite3";
+import { indexPathOf } from "./index-db.js";
 import { createQueryExecutor, type QueryExecutor } from "./query-executor.js";
 import { createSqliteStore, type SqliteStore } from "./sqlite-store.js";
 
@@ -41,6 +42,7 @@ describe("queries against matchesFilter, the reference (a few thousand events, s
   let dir: string;
   let store: SqliteStore;
   let db: Database.Database;
+  let logDb: Database.Database;
   let seeded: OracleData;
   let seqOf: Map<string, number>;
   // The store's own planning, and one whose probe cap is tiny, so that every planning rule (probes,
@@ -52,16 +54,19 @@ describe("queries against matchesFilter, the reference (a few thousand events, s
     const path = join(dir, "audit.db");
     store = createSqliteStore({ path, durability: "normal" });
     seeded = await seedOracle(store, random(99), 80);
-    db = new Database(path);
+    await store.flushIndex();
+    db = new Database(indexPathOf(path));
+    logDb = new Database(path);
     db.exec("ANALYZE");
     for (const probeCap of [2000, 12, 1])
-      executors.push({ name: `probe cap ${probeCap}`, executor: createQueryExecutor(db, { probeCap }) });
+      executors.push({ name: `probe cap ${probeCap}`, executor: createQueryExecutor(db, logDb, { probeCap }) });
     const all = await store.queryEvents({ filter: {}, order: "asc", limit: 1_000_000 });
     seqOf = new Map(all.map((e) => [keyOf(e), e.seq]));
   });
   after(async () => {
     await store.close();
     db.close();
+    logDb.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -129,10 +134,12 @@ describe("paging while events arrive", () => {
     const dir = mkdtempSync(join(tmpdir(), "sealtrail-oracle-"));
     const path = join(dir, "audit.db");
     const store = createSqliteStore({ path, durability: "normal" });
-    const db = new Database(path);
+    const db = new Database(indexPathOf(path));
+    const logDb = new Database(path);
     try {
       const rng = random(5);
       const state = await seedOracle(store, rng, 12);
+      await store.flushIndex();
       // Between two pages, a commit lands in two logs (one the pages already passed).
       const arrive = async (): Promise<void> => {
         const received = new Date(ORACLE_START + 1e9 + state.events.length * 1000).toISOString();
@@ -150,10 +157,12 @@ describe("paging while events arrive", () => {
           });
         const { batches, events } = eventBatches(items);
         await store.append(batches);
+        // This test reads through its own connections, which see what the index has committed.
+        await store.flushIndex();
         state.events.push(...events);
       };
       for (const probeCap of [2000, 3]) {
-        const executor = createQueryExecutor(db, { probeCap });
+        const executor = createQueryExecutor(db, logDb, { probeCap });
         for (const filter of [
           {},
           { outcome: ["success"] },
@@ -175,6 +184,7 @@ describe("paging while events arrive", () => {
       }
     } finally {
       db.close();
+      logDb.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -186,7 +196,7 @@ describe("hostile input", () => {
     const dir = mkdtempSync(join(tmpdir(), "sealtrail-hostile-"));
     const path = join(dir, "audit.db");
     const store = createSqliteStore({ path });
-    const db = new Database(path);
+    const db = new Database(indexPathOf(path));
     try {
       const drafts: EventDraft[] = HOSTILE.map((value, i) => ({
         action: "document.shared",
@@ -200,6 +210,7 @@ describe("hostile input", () => {
       }));
       const { batches, events } = eventBatches([{ log: "acme", startIndex: 0, drafts, receivedAt: new Date(ORACLE_START).toISOString() }]);
       await store.append(batches);
+      await store.flushIndex();
       const schema = () => db.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all();
       const schemaBefore = schema();
       const dataBefore = await snapshot(store);

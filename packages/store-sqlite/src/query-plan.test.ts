@@ -6,7 +6,8 @@ import { after, before, describe, it } from "node:test";
 import { type EventDraft, GROUP_BY, type QueryFilter } from "@sealtrail/core";
 import { eventBatches, NAMES, pick, type Rng, random, TARGET_TYPES, VERBS, WORDS } from "@sealtrail/store-testkit";
 import Database from "better-sqlite3";
-import { createQueryExecutor, FETCH_SQL, type LogPlan, type QueryExecutor } from "./query-executor.js";
+import { indexPathOf } from "./index-db.js";
+import { createQueryExecutor, FETCH_SQL, LEAF_SQL, type LogPlan, type QueryExecutor } from "./query-executor.js";
 import { ftsPhrase, PROBE_CAP, probeStatement, type Sql, windowStatement } from "./query-plan.js";
 import { createSqliteStore, type SqliteStore } from "./sqlite-store.js";
 
@@ -294,19 +295,23 @@ describe("query plans", () => {
     let dir: string;
     let store: SqliteStore;
     let db: Database.Database;
+    let logDb: Database.Database;
     let executor: QueryExecutor;
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), "sealtrail-plans-"));
       const path = join(dir, "audit.db");
       store = createSqliteStore({ path, durability: "normal" });
       await seedRealistic(store, 30_000);
-      db = new Database(path);
+      await store.flushIndex();
+      db = new Database(indexPathOf(path));
+      logDb = new Database(path);
       db.exec("ANALYZE");
-      executor = createQueryExecutor(db);
+      executor = createQueryExecutor(db, logDb);
     });
     after(async () => {
       await store.close();
       db.close();
+      logDb.close();
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -325,8 +330,8 @@ describe("query plans", () => {
     }
 
     it("reads each result by primary key: the index row, then the entry", () => {
-      const lines = explain(db, { text: FETCH_SQL, params: [1, 1] });
-      assert.deepEqual(lines, ["SEARCH ev USING PRIMARY KEY (log_id=? AND seq=?)", "SEARCH e USING INTEGER PRIMARY KEY (rowid=?)"]);
+      assert.deepEqual(explain(db, { text: FETCH_SQL, params: [1, 1] }), ["SEARCH events USING PRIMARY KEY (log_id=? AND seq=?)"]);
+      assert.deepEqual(explain(logDb, { text: LEAF_SQL, params: [1] }), ["SEARCH entries USING INTEGER PRIMARY KEY (rowid=?)"]);
     });
 
     it("probes and rule-5 windows are capped index ranges", () => {
@@ -405,9 +410,11 @@ describe("query plans", () => {
       const store = createSqliteStore({ path });
       try {
         await seedRealistic(store, 2_000);
-        const db = new Database(path);
+        await store.flushIndex();
+        const db = new Database(indexPathOf(path));
+        const logDb = new Database(path);
         try {
-          const executor = createQueryExecutor(db);
+          const executor = createQueryExecutor(db, logDb);
           for (const shape of shapes(db, "t0")) {
             // Without statistics, probes still pick drivers; only plan shapes are checked here.
             const [page] = executor.planPage({ logs: ["t0"], filter: shape.filter, order: "desc", limit: 50 }) as [LogPlan];
@@ -415,6 +422,7 @@ describe("query plans", () => {
           }
         } finally {
           db.close();
+          logDb.close();
         }
       } finally {
         await store.close();

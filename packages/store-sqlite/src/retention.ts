@@ -1,7 +1,7 @@
 import { StoreError } from "@sealtrail/core";
 import type { LegalHold, PrunedRange, RetentionPolicy, RetentionStore } from "@sealtrail/engine";
 import type Database from "better-sqlite3";
-import { fieldsOfLeaf } from "./query-index.js";
+import { type DeferredIndex, fieldsOfLeaf } from "./query-index.js";
 
 const ROWS_PER_LOG = 2n ** 40n;
 
@@ -21,8 +21,14 @@ interface HoldRow {
  */
 export function createSqliteRetention(
   db: Database.Database,
-  store: { logId(name: string): number | undefined; sizeOf(id: number): number },
+  store: {
+    logId(name: string): number | undefined;
+    sizeOf(id: number): number;
+    /** The query index (absent on a read-only open, which never prunes). */
+    index: { db: Database.Database; deferred: DeferredIndex } | undefined;
+  },
 ): RetentionStore {
+  const indexDb = store.index?.db;
   const stmt = {
     ranges: db.prepare<[number], { start_idx: number; end_idx: number; pruned_at: string }>(
       "SELECT start_idx, end_idx, pruned_at FROM pruned_ranges WHERE log_id = ? ORDER BY start_idx",
@@ -34,14 +40,7 @@ export function createSqliteRetention(
       "SELECT rowid - ? AS idx, leaf FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
     ),
     deleteEntries: db.prepare<[bigint, bigint]>("DELETE FROM entries WHERE rowid >= ? AND rowid < ?"),
-    // A log's events in commit order: a log's oldest events come first, where pruning works.
-    seqs: db.prepare<[number], { seq: number; idx: number }>("SELECT seq, idx FROM events WHERE log_id = ? ORDER BY seq"),
-    deleteEvent: db.prepare<[number, number]>("DELETE FROM events WHERE log_id = ? AND seq = ?"),
-    deleteTarget: db.prepare<[number, string, string, number]>(
-      "DELETE FROM event_targets WHERE log_id = ? AND id = ? AND type = ? AND seq = ?",
-    ),
-    deleteMetadata: db.prepare<[number, string, number]>("DELETE FROM event_metadata WHERE log_id = ? AND key = ? AND seq = ?"),
-    deleteText: db.prepare<[number]>("DELETE FROM events_fts WHERE rowid = ?"),
+
     policies: db.prepare<[], { log: string; days: number; updated_at: string }>(
       "SELECT log, days, updated_at FROM retention_policies ORDER BY log",
     ),
@@ -56,10 +55,21 @@ export function createSqliteRetention(
     holds: db.prepare<[], HoldRow>("SELECT * FROM legal_holds ORDER BY created_at, id"),
   };
 
+  const index = indexDb && {
+    // A log's events in commit order: a log's oldest events come first, where pruning works.
+    seqs: indexDb.prepare<[number], { seq: number; idx: number }>("SELECT seq, idx FROM events WHERE log_id = ? ORDER BY seq"),
+    deleteEvent: indexDb.prepare<[number, number]>("DELETE FROM events WHERE log_id = ? AND seq = ?"),
+    deleteTarget: indexDb.prepare<[number, string, string, number]>(
+      "DELETE FROM event_targets WHERE log_id = ? AND id = ? AND type = ? AND seq = ?",
+    ),
+    deleteMetadata: indexDb.prepare<[number, string, number]>("DELETE FROM event_metadata WHERE log_id = ? AND key = ? AND seq = ?"),
+    deleteText: indexDb.prepare<[number]>("DELETE FROM events_fts WHERE rowid = ?"),
+  };
+
   const rangesOf = (logId: number): PrunedRange[] =>
     stmt.ranges.all(logId).map((r) => ({ start: r.start_idx, end: r.end_idx, prunedAt: r.pruned_at }));
 
-  const pruneTx = db.transaction((log: string, ranges: readonly { start: number; end: number }[], at: string) => {
+  const validate = (log: string, ranges: readonly { start: number; end: number }[]) => {
     const logId = store.logId(log);
     if (logId === undefined) throw new StoreError("log_not_found", `log ${log} does not exist`);
     const size = store.sizeOf(logId);
@@ -77,30 +87,49 @@ export function createSqliteRetention(
         throw new StoreError("invalid_prune_range", `log ${log}: ${range.start}-${range.end - 1} overlaps a range already pruned`);
       }
     });
-    const base = BigInt(logId) * ROWS_PER_LOG;
+    return { logId, sorted, base: BigInt(logId) * ROWS_PER_LOG };
+  };
+
+  /**
+   * The query index rows of the ranges, removed and committed first (the index is another
+   * database): if the process dies before the entries go, those entries are merely unlisted until
+   * the pruning job, which resumes on the next start, removes them.
+   */
+  const unindex = (logId: number, sorted: readonly { start: number; end: number }[], base: bigint) => {
+    if (!index || !store.index) return;
+    store.index.deferred.ready();
     const maxEnd = sorted.reduce((m, r) => Math.max(m, r.end), 0);
     const inRange = (idx: number) => sorted.some((r) => r.start <= idx && idx < r.end);
     // idx → seq of the query-index rows to remove, found by walking the log's events oldest first.
     const seqOf = new Map<number, number>();
-    for (const row of stmt.seqs.iterate(logId) as IterableIterator<{ seq: number; idx: number }>) {
+    for (const row of index.seqs.iterate(logId) as IterableIterator<{ seq: number; idx: number }>) {
       if (row.idx >= maxEnd) break;
       if (inRange(row.idx)) seqOf.set(row.idx, row.seq);
     }
+    store.index.deferred.commit();
+    (indexDb as Database.Database)
+      .transaction(() => {
+        for (const range of sorted) {
+          for (const entry of stmt.entries.all(base, base + BigInt(range.start), base + BigInt(range.end))) {
+            const seq = seqOf.get(entry.idx);
+            if (seq === undefined) continue;
+            const fields = fieldsOfLeaf(entry.leaf);
+            for (const t of fields?.targets ?? []) index.deleteTarget.run(logId, t.id, t.type, seq);
+            for (const m of fields?.metadata ?? []) index.deleteMetadata.run(logId, m.key, seq);
+            index.deleteText.run(seq);
+            index.deleteEvent.run(logId, seq);
+          }
+        }
+      })
+      .immediate();
+  };
+
+  // The ledger row first, then the deletes it allows, in one IMMEDIATE transaction (checked again inside it).
+  const pruneTx = db.transaction((log: string, ranges: readonly { start: number; end: number }[], at: string) => {
+    const { logId, sorted, base } = validate(log, ranges);
     for (const range of sorted) {
       stmt.insertRange.run(logId, range.start, range.end, at);
-      const from = base + BigInt(range.start);
-      const to = base + BigInt(range.end);
-      // Read first: better-sqlite3 runs no other statement while one iterates. Ranges are chunked by the caller.
-      for (const entry of stmt.entries.all(base, from, to)) {
-        const seq = seqOf.get(entry.idx);
-        if (seq === undefined) continue;
-        const fields = fieldsOfLeaf(entry.leaf);
-        for (const t of fields?.targets ?? []) stmt.deleteTarget.run(logId, t.id, t.type, seq);
-        for (const m of fields?.metadata ?? []) stmt.deleteMetadata.run(logId, m.key, seq);
-        stmt.deleteText.run(seq);
-        stmt.deleteEvent.run(logId, seq);
-      }
-      stmt.deleteEntries.run(from, to);
+      stmt.deleteEntries.run(base + BigInt(range.start), base + BigInt(range.end));
     }
   });
 
@@ -116,7 +145,10 @@ export function createSqliteRetention(
   return {
     pruneEntries: (log, ranges, at) =>
       guard("pruneEntries", () => {
-        if (ranges.length > 0) pruneTx.immediate(log, ranges, at);
+        if (ranges.length === 0) return;
+        const { logId, sorted, base } = validate(log, ranges);
+        unindex(logId, sorted, base);
+        pruneTx.immediate(log, ranges, at);
       }),
     listPrunedRanges: (log) =>
       guard("listPrunedRanges", () => {

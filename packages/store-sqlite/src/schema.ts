@@ -1,5 +1,4 @@
-import type Database from "better-sqlite3";
-import { backfillIndex } from "./query-index.js";
+import { QUERY_INDEX } from "./index-db.js";
 
 /** Append-only tables: the database itself refuses to change or remove what they hold. */
 const LOG_TABLES = ["logs", "entries", "tree_hashes", "checkpoints"] as const;
@@ -18,75 +17,6 @@ CREATE TRIGGER ${table}_no_replace BEFORE INSERT ON ${table}
 WHEN EXISTS (SELECT 1 FROM ${table} WHERE ${sameKey})
 BEGIN SELECT RAISE(ABORT, 'sealtrail: ${table} is append-only and already holds this key'); END;`;
 }
-
-/** A migration: SQL, or a step that needs code (a backfill), run in the migration's transaction. */
-export type Migration = string | ((db: Database.Database) => void);
-
-/**
- * The query index (DESIGN §6), derived from the leaves and rebuildable from them, so it is NOT
- * append-only: retention prunes it. One row per event in `events`, clustered by (log_id, seq) so a
- * log's events are contiguous in commit order; every secondary index on a WITHOUT ROWID table ends
- * with the primary key, so (log_id, col) is really (log_id, col, seq): `WHERE log_id = ? AND col = ?
- * ORDER BY seq DESC LIMIT n` reads n index entries. Those indexes also carry `occurred_ms` after seq:
- * a time range combined with them is checked inside the index, without visiting the event row.
- * Side tables hold the one-to-many parts (targets, metadata keys) under the same (log_id, …, seq)
- * scheme; free text is a contentless FTS5 table keyed by seq, with the log as a token column so a
- * search stays inside one tenant's postings. See query-plan.ts for the shapes each index serves.
- */
-const QUERY_INDEX = `
-CREATE TABLE query_state (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  next_seq INTEGER NOT NULL
-);
-INSERT INTO query_state (id, next_seq) VALUES (1, 1);
-CREATE TABLE events (
-  log_id INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
-  occurred_ms INTEGER NOT NULL,
-  received_ms INTEGER NOT NULL,
-  action TEXT NOT NULL,
-  resource TEXT NOT NULL,
-  actor_type TEXT NOT NULL,
-  actor_id TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  ip TEXT,
-  request_id TEXT,
-  session_id TEXT,
-  targets INTEGER NOT NULL,
-  PRIMARY KEY (log_id, seq)
-) WITHOUT ROWID;
-CREATE INDEX events_occurred ON events (log_id, occurred_ms);
-CREATE INDEX events_received ON events (log_id, received_ms);
-CREATE INDEX events_actor ON events (log_id, actor_id, seq, occurred_ms);
-CREATE INDEX events_actor_type ON events (log_id, actor_type, seq, occurred_ms);
-CREATE INDEX events_action ON events (log_id, action, seq, occurred_ms);
-CREATE INDEX events_resource ON events (log_id, resource, seq, occurred_ms);
-CREATE INDEX events_outcome ON events (log_id, outcome, seq, occurred_ms);
-CREATE INDEX events_ip ON events (log_id, ip, seq, occurred_ms) WHERE ip IS NOT NULL;
-CREATE INDEX events_request ON events (log_id, request_id, seq, occurred_ms) WHERE request_id IS NOT NULL;
-CREATE INDEX events_session ON events (log_id, session_id, seq, occurred_ms) WHERE session_id IS NOT NULL;
-CREATE TABLE event_targets (
-  log_id INTEGER NOT NULL,
-  id TEXT NOT NULL,
-  type TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  occurred_ms INTEGER NOT NULL,
-  PRIMARY KEY (log_id, id, type, seq)
-) WITHOUT ROWID;
-CREATE INDEX event_targets_type ON event_targets (log_id, type, seq, occurred_ms);
-CREATE TABLE event_metadata (
-  log_id INTEGER NOT NULL,
-  key TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  value TEXT,
-  occurred_ms INTEGER NOT NULL,
-  PRIMARY KEY (log_id, key, seq)
-) WITHOUT ROWID;
--- Partial: a key-only search then cannot pick it (it would sort), and objects/arrays have no value.
-CREATE INDEX event_metadata_value ON event_metadata (log_id, key, value, seq, occurred_ms) WHERE value IS NOT NULL;
-CREATE VIRTUAL TABLE events_fts USING fts5(log, text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
-`;
 
 /**
  * Retention (DESIGN §7, docs/retention.md). `pruned_ranges` is the prune ledger: append-only like
@@ -129,7 +59,7 @@ CREATE TABLE legal_holds (
 `;
 
 /** Versioned migrations, applied in order on open; never edit a released one, add a new one. */
-export const MIGRATIONS: readonly Migration[] = [
+export const MIGRATIONS: readonly string[] = [
   `
 CREATE TABLE logs (
   id INTEGER PRIMARY KEY,
@@ -179,12 +109,19 @@ ${noReplaceTrigger("entries", "rowid = NEW.rowid OR (log_id = NEW.log_id AND eve
 ${noReplaceTrigger("tree_hashes", "log_id = NEW.log_id AND level = NEW.level AND idx = NEW.idx")}
 ${noReplaceTrigger("checkpoints", "log_id = NEW.log_id AND tree_size = NEW.tree_size")}
 `,
-  (db) => {
-    db.exec(QUERY_INDEX);
-    backfillIndex(db);
-  },
+  // The query index, first kept in this database; migration 6 moved it to its own (index-db.ts),
+  // which is built from the leaves, so this step no longer backfills rows that 6 drops.
+  QUERY_INDEX,
   // seq → (log_id, seq): the event of an FTS hit, or all events in commit order, for a search over
   // every log (query-plan.ts, rule 7). Inserts land at its right edge (seq only grows).
   "CREATE UNIQUE INDEX events_seq ON events (seq);",
   RETENTION,
+  // The query index moved to a database of its own (index-db.ts), rebuilt there from the leaves.
+  `
+DROP TABLE events_fts;
+DROP TABLE event_metadata;
+DROP TABLE event_targets;
+DROP TABLE events;
+DROP TABLE query_state;
+`,
 ];

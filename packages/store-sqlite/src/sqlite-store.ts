@@ -14,8 +14,9 @@ import type {
   StoredEntry,
 } from "@sealtrail/engine";
 import Database from "better-sqlite3";
+import { indexPathOf, openIndexForWriting, openIndexReadonly, removeIndex } from "./index-db.js";
 import { createQueryExecutor, type QueryExecutor } from "./query-executor.js";
-import { createIndexWriter, fieldsOfLeaf } from "./query-index.js";
+import { createDeferredIndex, type DeferredIndex, fieldsOfLeaf, type IndexBatch } from "./query-index.js";
 import { createSqliteRetention } from "./retention.js";
 import { MIGRATIONS } from "./schema.js";
 
@@ -32,6 +33,8 @@ export interface SqliteStoreOptions {
    * or schema change, every write refused by SQLite itself.
    */
   readonly readonly?: boolean;
+  /** The query index database (default: `indexPathOf(path)`, `<name>-index.db` beside the log). */
+  readonly indexPath?: string;
 }
 
 /**
@@ -71,7 +74,15 @@ function toBytes(buffer: Buffer): Uint8Array {
 }
 
 /** A SQLite store: every LogStore method, queries (DESIGN §6) and retention (DESIGN §7) included. */
-export type SqliteStore = LogStore & QueryableStore & RetentionStore;
+export type SqliteStore = LogStore &
+  QueryableStore &
+  RetentionStore & {
+    /**
+     * Commits the query index now, for readers on other connections (it commits on its own every
+     * second; this store's own queries always see every acknowledged event).
+     */
+    flushIndex(): Promise<void>;
+  };
 
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const config = Object.freeze({ durability: "full" as const, ...options });
@@ -153,13 +164,28 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     createdAt: row.created_at,
   });
 
-  const indexWriter = config.readonly ? undefined : createIndexWriter(db);
-  const queries: QueryExecutor = createQueryExecutor(db);
+  const indexPath = config.indexPath ?? indexPathOf(config.path);
+  const logNames = new Map(stmt.listLogs.all().map((row) => [row.id, row.name]));
+  const indexDb = config.readonly
+    ? openIndexReadonly(indexPath)
+    : openIndexMatching(indexPath, (row) => logNames.get(row.id) === row.name && row.indexed_size <= sizeOf(row.id));
+  const index: DeferredIndex | undefined = config.readonly
+    ? undefined
+    : createDeferredIndex(indexDb as Database.Database, {
+        db,
+        logs: () => stmt.listLogs.all().map((row) => ({ id: row.id, name: row.name, size: sizeOf(row.id) })),
+      });
+  const queries: QueryExecutor | undefined = indexDb ? createQueryExecutor(indexDb, db) : undefined;
+  const queryIndex = (): QueryExecutor => {
+    if (!queries) throw new StoreError("index_missing", `sqlite: ${indexPath} does not exist; start the server once to build it`);
+    index?.ready();
+    return queries;
+  };
 
   // IMMEDIATE takes the write lock up front, so the size check below cannot race another writer.
-  // The query index rows are written in the same transaction: an entry is never committed unindexed.
-  const appendTx = db.transaction((batches: readonly LogAppend[]) => {
-    indexWriter?.begin();
+  // Index rows are not part of it: they go to the index database once this commits (query-index.ts).
+  const appendTx = db.transaction((batches: readonly LogAppend[]): IndexBatch[] => {
+    const indexed: IndexBatch[] = [];
     for (const batch of batches) {
       assertLogName(batch.log);
       let id = logId(batch.log);
@@ -171,16 +197,17 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       if (size !== batch.startIndex) {
         throw new StoreError("concurrent_writer", `log ${batch.log} has ${size} entries, the batch expected ${batch.startIndex}`);
       }
-      batch.entries.forEach((entry, i) => {
+      const base = rowBase(id);
+      const entries = batch.entries.map((entry, i) => {
         if (entry.index !== batch.startIndex + i) throw new StoreError("non_contiguous", `log ${batch.log}: entries are not contiguous`);
-        stmt.insertEntry.run(rowBase(id) + BigInt(entry.index), id, entry.id, entry.leaf);
-        // The engine hands the fields over; other writers get them derived from the leaf, as the backfill does.
-        const fields = entry.fields ?? fieldsOfLeaf(entry.leaf);
-        if (fields) indexWriter?.add(id, entry.index, fields);
+        stmt.insertEntry.run(base + BigInt(entry.index), id, entry.id, entry.leaf);
+        // The engine hands the fields over; other writers get them derived from the leaf, as a rebuild does.
+        return { index: entry.index, fields: entry.fields ?? fieldsOfLeaf(entry.leaf) };
       });
       for (const hash of batch.hashes) stmt.insertHash.run(id, hash.level, hash.index, hash.hash);
+      indexed.push({ logId: id, log: batch.log, entries, size: batch.startIndex + entries.length });
     }
-    indexWriter?.end();
+    return indexed;
   });
 
   const insertCheckpoint = (checkpoint: StoredCheckpoint): void => {
@@ -218,7 +245,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
   };
 
-  const retention = createSqliteRetention(db, { logId, sizeOf });
+  const retention = createSqliteRetention(db, { logId, sizeOf, index: index && indexDb ? { db: indexDb, deferred: index } : undefined });
 
   let closed = false;
   return Object.freeze({
@@ -232,14 +259,17 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       }),
     append: (batches: readonly LogAppend[]) =>
       guard("append", () => {
+        index?.ready();
+        let indexed: IndexBatch[];
         try {
-          appendTx.immediate(batches);
+          indexed = appendTx.immediate(batches);
         } catch (error) {
           // A rolled-back transaction may have cached the id of a log it created: forget it, or the
           // next append would write under an id that is gone (or that another log reuses).
           for (const batch of batches) logIds.delete(batch.log);
           throw error;
         }
+        index?.add(indexed);
       }),
     findEntriesById: (log: string, ids: readonly string[]) =>
       guard("findEntriesById", () => {
@@ -300,12 +330,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       }),
     listApiKeys: () => guard("listApiKeys", () => stmt.listKeys.all().map(toKey)),
     revokeApiKey: (id: string, at: string) => guard("revokeApiKey", () => stmt.revokeKey.run(at, id).changes > 0),
-    queryEvents: (query: EventQuery) => guardQuery("queryEvents", () => queries.queryEvents(query)),
-    countEvents: (query: Pick<EventQuery, "logs" | "filter">) => guardQuery("countEvents", () => queries.countEvents(query)),
-    groupEvents: (query: Parameters<QueryableStore["groupEvents"]>[0]) => guardQuery("groupEvents", () => queries.groupEvents(query)),
+    queryEvents: (query: EventQuery) => guardQuery("queryEvents", () => queryIndex().queryEvents(query)),
+    countEvents: (query: Pick<EventQuery, "logs" | "filter">) => guardQuery("countEvents", () => queryIndex().countEvents(query)),
+    groupEvents: (query: Parameters<QueryableStore["groupEvents"]>[0]) => guardQuery("groupEvents", () => queryIndex().groupEvents(query)),
+    flushIndex: () =>
+      guard("flushIndex", () => {
+        index?.ready();
+        index?.commit();
+      }),
     close: async () => {
       if (closed) return;
       closed = true;
+      index?.close();
+      indexDb?.close();
       db.close();
     },
   });
@@ -327,6 +364,19 @@ function openForWriting(path: string, durability: "full" | "normal"): Database.D
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   migrate(db);
   return db;
+}
+
+/**
+ * The index database of this log database, rebuilt from scratch when it describes another one (a
+ * log id with another name, or more entries indexed than the log holds: a copied or restored file).
+ */
+function openIndexMatching(path: string, isOurs: (row: { id: number; name: string; indexed_size: number }) => boolean): Database.Database {
+  const db = openIndexForWriting(path);
+  const rows = db.prepare<[], { id: number; name: string; indexed_size: number }>("SELECT id, name, indexed_size FROM logs").all();
+  if (rows.every(isOurs)) return db;
+  db.close();
+  removeIndex(path);
+  return openIndexForWriting(path);
 }
 
 function openReadonly(path: string): Database.Database {
@@ -357,8 +407,7 @@ function migrate(db: Database.Database): void {
     db.transaction(() => {
       // Checked again under the write lock: another process may have migrated since the read above.
       if (isApplied.get(version)) return;
-      if (typeof sql === "string") db.exec(sql);
-      else sql(db);
+      db.exec(sql);
       db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, new Date().toISOString());
     }).immediate();
   }
