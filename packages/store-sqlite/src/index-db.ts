@@ -103,7 +103,7 @@ export function openIndexForWriting(path: string): Database.Database {
   // commits need no fsync, and a large page cache keeps a long transaction's dirty pages in memory.
   db.pragma("synchronous = OFF");
   db.pragma("busy_timeout = 5000");
-  db.pragma(`cache_size = ${-256 * 1024}`);
+  db.pragma(`cache_size = ${-64 * 1024}`);
   db.pragma("wal_autocheckpoint = 16000");
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   migrateIndex(db);
