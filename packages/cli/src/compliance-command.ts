@@ -21,7 +21,7 @@ interface Args {
 async function call<T>(args: Args, method: string, path: string, status: number, body?: unknown): Promise<T> {
   const url = remoteUrl(args);
   const work = async (c: Call) => expectJson<T>(await c(method, path, body), status);
-  return url ? work(remoteCall(url, args)) : offline(args.data as string, work);
+  return url ? work(remoteCall(url, args)) : offline({ data: args.data as string }, work);
 }
 
 async function run(action: () => Promise<void>): Promise<void> {

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { cpSync } from "node:fs";
+import { join } from "node:path";
+import { after, before } from "node:test";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { startTestCluster, type TestCluster } from "../../packages/store-postgres/src/test-cluster.ts";
+
+/**
+ * The store an end-to-end suite runs `sealtrail serve` on: SQLite in the data directory, or, with
+ * SEALTRAIL_E2E_STORE=postgres (set by the `*-postgres.test.ts` files, which then import the
+ * suite), `serve --store postgres://…` on a database of one throwaway PostgreSQL cluster per test
+ * file. One test body, two stores (issue 5: the end-to-end suite passes on PostgreSQL).
+ */
+export const onPostgres = process.env.SEALTRAIL_E2E_STORE === "postgres";
+
+/** The log tables the database itself keeps append-only (both stores). */
+export type GuardedTable = "entries" | "tree_hashes" | "checkpoints";
+
+/** One stored log, read and changed behind the engine's back: what a database superuser can do. */
+export interface RawLog {
+  entry(index: number): Promise<{ eventId: string; leaf: Buffer }>;
+  updateEntry(index: number, eventId: string, leaf: Buffer): Promise<number>;
+  deleteEntry(index: number): Promise<number>;
+  treeHash(level: number, index: number): Promise<Buffer>;
+  updateTreeHash(level: number, index: number, hash: Buffer): Promise<number>;
+  latestCheckpoint(): Promise<{ treeSize: number; note: string }>;
+  updateCheckpointNote(treeSize: number, note: string): Promise<number>;
+  /** Removes the append-only guard on `table` (SQLite: DROP TRIGGER; PostgreSQL: ALTER TABLE … DISABLE TRIGGER). */
+  dropGuard(table: GuardedTable, change: "update" | "delete"): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TestStore {
+  readonly dataDir: string;
+  /** After `serve --data DIR`: [] on SQLite, ["--store", url] on PostgreSQL. */
+  readonly serveArgs: readonly string[];
+  /** For the commands that open the store with no server (verify, keys): --data DIR, plus --store url on PostgreSQL. */
+  readonly offlineArgs: readonly string[];
+  /** The data directory and the database copied under a new name (no server may be running on them). */
+  copy(dataDir: string): Promise<TestStore>;
+  /** Direct access to one log's rows; the guards are still in place until `dropGuard`. */
+  open(log: string): Promise<RawLog>;
+}
+
+export interface StoreUnderTest {
+  readonly kind: "sqlite" | "postgres";
+  /** A fresh, empty store for a server (and its restarts) over `dataDir`. */
+  create(dataDir: string): Promise<TestStore>;
+}
+
+/**
+ * Call once at the top of a test file: on PostgreSQL it starts the file's one cluster in before()
+ * and stops it in after(); every `create` is a new database on it (CREATE DATABASE, cheap).
+ */
+export function storeUnderTest(): StoreUnderTest {
+  let cluster: TestCluster | undefined;
+  if (onPostgres) {
+    before(async () => {
+      cluster = await startTestCluster();
+    });
+    after(async () => {
+      await cluster?.stop();
+    });
+  }
+  const running = (): TestCluster => {
+    assert.ok(cluster, "the PostgreSQL cluster starts in before(): create stores inside tests or hooks");
+    return cluster;
+  };
+  const postgresStore = (dataDir: string, url: string): TestStore => ({
+    dataDir,
+    serveArgs: ["--store", url],
+    offlineArgs: ["--data", dataDir, "--store", url],
+    async copy(to) {
+      cpSync(dataDir, to, { recursive: true });
+      return postgresStore(to, await running().createDatabase(new URL(url).pathname.slice(1)));
+    },
+    open: (log) => openPostgresLog(url, log),
+  });
+  const sqliteStore = (dataDir: string): TestStore => ({
+    dataDir,
+    serveArgs: [],
+    offlineArgs: ["--data", dataDir],
+    async copy(to) {
+      cpSync(dataDir, to, { recursive: true });
+      return sqliteStore(to);
+    },
+    open: async (log) => openSqliteLog(join(dataDir, "sealtrail.db"), log),
+  });
+  return {
+    kind: onPostgres ? "postgres" : "sqlite",
+    create: async (dataDir) => (onPostgres ? postgresStore(dataDir, await running().createDatabase()) : sqliteStore(dataDir)),
+  };
+}
+
+/** SQLite keeps a log's entries at rowid = log id × 2^40 + index (store-sqlite's schema). */
+const ROWS_PER_LOG = 2 ** 40;
+
+function openSqliteLog(path: string, log: string): RawLog {
+  const db = new Database(path);
+  const { id } = db.prepare("SELECT id FROM logs WHERE name = ?").get(log) as { id: number };
+  const rowid = (index: number) => id * ROWS_PER_LOG + index;
+  return {
+    entry: async (index) => {
+      const row = db.prepare("SELECT event_id, leaf FROM entries WHERE rowid = ?").get(rowid(index)) as { event_id: string; leaf: Buffer };
+      return { eventId: row.event_id, leaf: row.leaf };
+    },
+    updateEntry: async (index, eventId, leaf) =>
+      db.prepare("UPDATE entries SET event_id = ?, leaf = ? WHERE rowid = ?").run(eventId, leaf, rowid(index)).changes,
+    deleteEntry: async (index) => db.prepare("DELETE FROM entries WHERE rowid = ?").run(rowid(index)).changes,
+    treeHash: async (level, index) =>
+      (db.prepare("SELECT hash FROM tree_hashes WHERE log_id = ? AND level = ? AND idx = ?").get(id, level, index) as { hash: Buffer })
+        .hash,
+    updateTreeHash: async (level, index, hash) =>
+      db.prepare("UPDATE tree_hashes SET hash = ? WHERE log_id = ? AND level = ? AND idx = ?").run(hash, id, level, index).changes,
+    latestCheckpoint: async () => {
+      const row = db.prepare("SELECT tree_size, note FROM checkpoints WHERE log_id = ? ORDER BY tree_size DESC LIMIT 1").get(id) as {
+        tree_size: number;
+        note: string;
+      };
+      return { treeSize: row.tree_size, note: row.note };
+    },
+    updateCheckpointNote: async (treeSize, note) =>
+      db.prepare("UPDATE checkpoints SET note = ? WHERE log_id = ? AND tree_size = ?").run(note, id, treeSize).changes,
+    dropGuard: async (table, change) => {
+      db.exec(`DROP TRIGGER ${table}_no_${change}`);
+    },
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+async function openPostgresLog(url: string, log: string): Promise<RawLog> {
+  // The cluster's superuser, on a connection of its own: nothing of Sealtrail in between.
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const one = async <R>(sql: string, values: unknown[]): Promise<R> => {
+    const { rows } = await client.query(sql, values);
+    assert.equal(rows.length, 1, sql);
+    return rows[0] as R;
+  };
+  const changed = async (sql: string, values: unknown[]): Promise<number> => (await client.query(sql, values)).rowCount ?? 0;
+  const { id } = await one<{ id: number }>("SELECT id FROM logs WHERE name = $1", [log]);
+  return {
+    entry: async (index) => {
+      const row = await one<{ event_id: string; leaf: Buffer }>("SELECT event_id, leaf FROM entries WHERE log_id = $1 AND idx = $2", [
+        id,
+        index,
+      ]);
+      return { eventId: row.event_id, leaf: row.leaf };
+    },
+    updateEntry: (index, eventId, leaf) =>
+      changed("UPDATE entries SET event_id = $1, leaf = $2 WHERE log_id = $3 AND idx = $4", [eventId, leaf, id, index]),
+    deleteEntry: (index) => changed("DELETE FROM entries WHERE log_id = $1 AND idx = $2", [id, index]),
+    treeHash: async (level, index) =>
+      (await one<{ hash: Buffer }>("SELECT hash FROM tree_hashes WHERE log_id = $1 AND level = $2 AND idx = $3", [id, level, index])).hash,
+    updateTreeHash: (level, index, hash) =>
+      changed("UPDATE tree_hashes SET hash = $1 WHERE log_id = $2 AND level = $3 AND idx = $4", [hash, id, level, index]),
+    latestCheckpoint: async () => {
+      const row = await one<{ tree_size: string; note: string }>(
+        "SELECT tree_size, note FROM checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1",
+        [id],
+      );
+      return { treeSize: Number(row.tree_size), note: row.note };
+    },
+    updateCheckpointNote: (treeSize, note) =>
+      changed("UPDATE checkpoints SET note = $1 WHERE log_id = $2 AND tree_size = $3", [note, id, treeSize]),
+    // One row trigger refuses both UPDATE and DELETE (store-postgres' schema); a superuser may disable it.
+    dropGuard: async (table) => {
+      await client.query(`ALTER TABLE ${table} DISABLE TRIGGER ${table}_no_update_delete`);
+    },
+    close: () => client.end(),
+  };
+}
