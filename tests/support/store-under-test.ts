@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { after, before } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { startTestCluster, type TestCluster } from "../../packages/store-postgres/src/test-cluster.ts";
@@ -41,6 +42,14 @@ export interface TestStore {
   copy(dataDir: string): Promise<TestStore>;
   /** Direct access to one log's rows; the guards are still in place until `dropGuard`. */
   open(log: string): Promise<RawLog>;
+  /**
+   * How many entries the store holds for `log` once nothing accepted waits to be sequenced. On
+   * PostgreSQL an append is durable once staged and the integrator sequences it after
+   * (docs/deployment.md): after a crash a staged but unanswered event appears once the restarted
+   * server integrates it, and each instance's view follows the store by a notification. SQLite
+   * sequences before it commits: nothing waits.
+   */
+  settledSize(log: string): Promise<number>;
 }
 
 export interface StoreUnderTest {
@@ -51,20 +60,28 @@ export interface StoreUnderTest {
 
 /**
  * Call once at the top of a test file: on PostgreSQL it starts the file's one cluster in before()
- * and stops it in after(); every `create` is a new database on it (CREATE DATABASE, cheap).
+ * (or at the first `create`) and stops it in after(); every `create` is a new database on it
+ * (CREATE DATABASE, cheap).
  */
 export function storeUnderTest(): StoreUnderTest {
   let cluster: TestCluster | undefined;
-  if (onPostgres) {
-    before(async () => {
-      cluster = await startTestCluster();
+  let starting: Promise<TestCluster> | undefined;
+  const started = () => {
+    starting ??= startTestCluster().then((c) => {
+      cluster = c;
+      return c;
     });
+    return starting;
+  };
+  if (onPostgres) {
+    // Started before the first test (not inside one's timeout); a file's own before() may come first.
+    before(started);
     after(async () => {
       await cluster?.stop();
     });
   }
   const running = (): TestCluster => {
-    assert.ok(cluster, "the PostgreSQL cluster starts in before(): create stores inside tests or hooks");
+    assert.ok(cluster, "the PostgreSQL cluster is running");
     return cluster;
   };
   const postgresStore = (dataDir: string, url: string): TestStore => ({
@@ -76,6 +93,15 @@ export function storeUnderTest(): StoreUnderTest {
       return postgresStore(to, await running().createDatabase(new URL(url).pathname.slice(1)));
     },
     open: (log) => openPostgresLog(url, log),
+    async settledSize(log) {
+      const database = new URL(url).pathname.slice(1);
+      const sql = (query: string) => running().psql(database, `COPY (${query}) TO STDOUT`).trim();
+      for (const deadline = Date.now() + 10_000; sql("SELECT count(*) FROM staged") !== "0"; await sleep(50)) {
+        assert.ok(Date.now() < deadline, "staged appends were not integrated within 10 s");
+      }
+      const size = sql(`SELECT coalesce(max(e.idx) + 1, 0) FROM entries e JOIN logs l ON l.id = e.log_id WHERE l.name = '${log}'`);
+      return Number(size);
+    },
   });
   const sqliteStore = (dataDir: string): TestStore => ({
     dataDir,
@@ -86,10 +112,20 @@ export function storeUnderTest(): StoreUnderTest {
       return sqliteStore(to);
     },
     open: async (log) => openSqliteLog(join(dataDir, "sealtrail.db"), log),
+    settledSize: async (log) => {
+      const db = new Database(join(dataDir, "sealtrail.db"), { readonly: true });
+      try {
+        const { id } = db.prepare("SELECT id FROM logs WHERE name = ?").get(log) as { id: number };
+        const range = [id * ROWS_PER_LOG, (id + 1) * ROWS_PER_LOG];
+        return (db.prepare("SELECT count(*) AS n FROM entries WHERE rowid >= ? AND rowid < ?").get(...range) as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    },
   });
   return {
     kind: onPostgres ? "postgres" : "sqlite",
-    create: async (dataDir) => (onPostgres ? postgresStore(dataDir, await running().createDatabase()) : sqliteStore(dataDir)),
+    create: async (dataDir) => (onPostgres ? postgresStore(dataDir, await (await started()).createDatabase()) : sqliteStore(dataDir)),
   };
 }
 

@@ -6,7 +6,7 @@ import { verifyAgainst } from "./against-command.js";
 import { eraseCommand, holdCommand, pruneCommand, retentionCommand } from "./compliance-command.js";
 import { describeEvidence, exportCommand, verifyBundleFile } from "./export-command.js";
 import { keysSubCommandRan, keysSubCommands } from "./keys-command.js";
-import { openReadStore, storeArg } from "./offline-store.js";
+import { checkStoreUrl, openReadStore, storeArg } from "./offline-store.js";
 import { queryCommand } from "./query-command.js";
 import { AuditHttpError, auditRemoteLog } from "./remote-audit.js";
 import { serve } from "./serve.js";
@@ -181,6 +181,7 @@ const verifyCommand = defineCommand({
       }
       if (args.url && args.data) return fail("use either --url or --data, not both", EXIT.usage);
       if (args.url && args.store) return fail("use either --url or --store, not both", EXIT.usage);
+      if (args.store) checkStoreUrl(args.store);
       if (args.url) {
         if (!args.log) return fail("--log is required with --url", EXIT.usage);
         const key = args.key ?? process.env.SEALTRAIL_KEY;
