@@ -58,6 +58,17 @@ after(async () => {
 });
 
 const mode = (path: string) => statSync(path).mode & 0o777;
+
+/** A loopback port nothing listens on (the OS picked it, then it was closed). */
+function unusedPort(): Promise<number> {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => done(port));
+    });
+  });
+}
 const keysIn = (output: string) => output.match(/stk_[A-Za-z0-9_-]+/g) ?? [];
 
 function get(url: string, path: string, key?: string): Promise<Response> {
@@ -357,13 +368,7 @@ describe("sealtrail verify and keys: usage, errors and help", {
   });
 
   test("verify --store on a server that is down exits 2 and names it without the password", async () => {
-    const port = await new Promise<number>((done) => {
-      const probe = createServer();
-      probe.listen(0, "127.0.0.1", () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => done(port));
-      });
-    });
+    const port = await unusedPort();
     const result = await runCli(["verify", "--store", `postgres://app:hunter2@127.0.0.1:${port}/audit`, "--data", dir.path]);
     assert.equal(result.code, 2, `${result.stdout}${result.stderr}`);
     assert.match(result.stderr, /ECONNREFUSED/);
@@ -395,13 +400,7 @@ describe("sealtrail verify and keys: usage, errors and help", {
   });
 
   test("verify --url on a server that is down exits 3", async () => {
-    const port = await new Promise<number>((done) => {
-      const probe = createServer();
-      probe.listen(0, "127.0.0.1", () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => done(port));
-      });
-    });
+    const port = await unusedPort();
     const result = await runCli(["verify", "--url", `http://127.0.0.1:${port}`, "--log", "acme", "--key", "k"]);
     assert.equal(result.code, 3, `${result.stdout}${result.stderr}`);
     assert.match(result.stderr, /ECONNREFUSED/);

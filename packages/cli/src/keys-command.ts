@@ -15,7 +15,9 @@ import { openServerParts } from "./server-parts.js";
  * HTTP handler in-process (same validation, same system-log events, the actor being the local
  * operator), under the data-directory lock: the system log is a sequenced log, and two sequencers
  * must never write one log, so they refuse while a server runs. `list` only reads, and works
- * either way (SQLite WAL lets a reader in beside the server).
+ * either way (SQLite WAL lets a reader in beside the server). With `--store postgres://…` the
+ * database coordinates writers instead (one integrator at a time), so create and revoke join the
+ * running instances rather than refuse.
  */
 
 const EXIT = { usage: 2, refused: 3 } as const;
