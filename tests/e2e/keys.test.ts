@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { stripVTControlCharacters } from "node:util";
 import { runCli, type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
 import { onPostgres, storeUnderTest, type TestStore } from "../support/store-under-test.ts";
@@ -298,6 +299,41 @@ describe("sealtrail keys --data, offline", { timeout: 60_000 }, () => {
     } finally {
       await stop(server);
     }
+  });
+
+  test("--store creates and revokes keys beside a running instance, which honours them at once", {
+    skip: !onPostgres && "PostgreSQL only: on SQLite the data-directory lock refuses, as tested above",
+  }, async () => {
+    const server = await start();
+    const signed = async () =>
+      ((await (await request(server.url, "/v1/logs/sealtrail-system", ADMIN)).json()) as { treeSize: number }).treeSize;
+    try {
+      const signedBefore = await signed();
+      const created = await runCli(["keys", "create", "--scope", "read", "--log", "acme", "--json", ...offline]);
+      assert.equal(created.code, 0, created.stderr);
+      const key = JSON.parse(created.stdout) as KeyJson;
+      assert.equal((await request(server.url, "/v1/logs/acme", key.key as string)).status, 200);
+      const revoked = await runCli(["keys", "revoke", key.id, ...offline]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      assert.equal((await request(server.url, "/v1/logs/acme", key.key as string)).status, 401);
+      // The running instance sequenced both records into the system log; its next checkpoint covers them.
+      for (let waited = 0; (await signed()) < signedBefore + 2; waited += 50) {
+        assert.ok(waited < 5_000, "no checkpoint over both records within 5 s");
+        await sleep(50);
+      }
+      const actions = (await systemLeaves(server.url)).slice(-2).map((l) => JSON.parse(l) as { action: string; actor: { type: string } });
+      assert.deepEqual(
+        actions.map((e) => [e.action, e.actor.type]),
+        [
+          ["key.created", "operator"],
+          ["key.revoked", "operator"],
+        ],
+      );
+    } finally {
+      await stop(server);
+    }
+    const verified = await runCli(["verify", ...offline, "--log", "sealtrail-system"]);
+    assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
   });
 
   test("help lists the subcommands and their options", async () => {
