@@ -359,6 +359,11 @@ describe("sealtrail verify and keys: usage, errors and help", {
       [["keys", "create", "--scope", "read", "--store", "postgres://127.0.0.1:1/x"], /with --store, give --data DIR too/],
       [["keys", "list", "--store", "sqlite:x"], /--store must be a postgres:\/\/ URL/],
       [["query", "", "--log", "acme", "--url", "http://127.0.0.1:7070", "--store", "postgres://x/y"], /either --url or --store/],
+      [
+        ["keys", "create", "--scope", "read", "--store", "postgres://127.0.0.1:1/x", "--data", join(dir.path, "absent")],
+        /no data directory .*absent: give the one the server instances use/,
+      ],
+      [["erase", "--subject", "u_1", "--store", "postgres://x/y"], /--store is not supported here: on PostgreSQL use --url/],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(args, { SEALTRAIL_SIGNING_KEY: "" });

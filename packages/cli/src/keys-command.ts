@@ -124,6 +124,9 @@ function databaseOf(path: string) {
  */
 export async function offline<T>(target: StoreTarget, work: (call: Call) => Promise<T>): Promise<T> {
   const dir = target.store ? dataDir(target.data) : databaseOf(target.data);
+  if (!existsSync(dir.path)) {
+    throw new CommandFailure(`no data directory ${dir.path}: give the one the server instances use (signing key, keys.db)`, EXIT.usage);
+  }
   let release: () => void = () => undefined;
   if (!target.store) {
     try {

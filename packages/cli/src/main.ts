@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { ConfigError, parseVerifierKey, SealtrailError, VerificationError } from "@sealtrail/core";
+import { ConfigError, parseSignerKey, parseVerifierKey, SealtrailError, VerificationError } from "@sealtrail/core";
 import { auditLog, dataDir, loadSigner, originSigner } from "@sealtrail/engine";
 import { defineCommand, runMain } from "citty";
 import { verifyAgainst } from "./against-command.js";
@@ -226,7 +226,9 @@ const verifyCommand = defineCommand({
       try {
         const signer = args["verifier-key"]
           ? undefined
-          : await loadSigner(dir ?? dataDir("."), { keyName: "unused", create: false, env: signingKeyEnv });
+          : dir
+            ? await loadSigner(dir, { keyName: "unused", create: false, env: signingKeyEnv })
+            : await parseSignerKey(signingKeyEnv as string);
         const where = args.store ? store.description : (dir?.path ?? "");
         const logs = args.log ? [args.log] : (await store.listLogs()).map((l) => l.name);
         if (args.log && !(await store.getLog(args.log))) return fail(`log ${args.log} does not exist in ${where}`, EXIT.usage);
