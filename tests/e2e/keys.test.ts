@@ -4,7 +4,7 @@
 // keys-postgres.test.ts runs it on `serve --store postgres://…`, where the offline commands take
 // --store beside --data (the keys live in the database; the data directory holds the signing key).
 import assert from "node:assert/strict";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -241,7 +241,7 @@ describe("sealtrail keys --data, offline", { timeout: 60_000 }, () => {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /404 key_not_found/);
     const nowhere = onPostgres
-      ? await runCli(["keys", "list", "--store", store.offlineArgs[3]?.replace(/\/[^/]+$/, "/no_such_database") as string])
+      ? await runCli(["keys", "list", "--store", (store.url as string).replace(/\/[^/]+$/, "/no_such_database")])
       : await runCli(["keys", "list", "--data", join(dir.path, "nothing")]);
     assert.equal(nowhere.code, 2);
     assert.match(nowhere.stderr, onPostgres ? /database "no_such_database" does not exist/ : /no Sealtrail database/);
@@ -334,6 +334,11 @@ describe("sealtrail keys --data, offline", { timeout: 60_000 }, () => {
     }
     const verified = await runCli(["verify", ...offline, "--log", "sealtrail-system"]);
     assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
+    // An auditor given the database and the key from a secret manager needs no data directory.
+    const signingKey = readFileSync(join(dataDir, "signing-key"), "utf8").trim();
+    const keyOnly = await runCli(["verify", "--store", store.url as string], { SEALTRAIL_SIGNING_KEY: signingKey });
+    assert.equal(keyOnly.code, 0, `${keyOnly.stdout}${keyOnly.stderr}`);
+    assert.match(keyOnly.stdout, /OK {3}sealtrail-system: \d+ entries/);
   });
 
   test("help lists the subcommands and their options", async () => {

@@ -34,6 +34,8 @@ export interface RawLog {
 
 export interface TestStore {
   readonly dataDir: string;
+  /** The database's URL on PostgreSQL (the superuser's); undefined on SQLite. */
+  readonly url: string | undefined;
   /** After `serve --data DIR`: [] on SQLite, ["--store", url] on PostgreSQL. */
   readonly serveArgs: readonly string[];
   /** For the commands that open the store with no server (verify, keys): --data DIR, plus --store url on PostgreSQL. */
@@ -86,6 +88,7 @@ export function storeUnderTest(): StoreUnderTest {
   };
   const postgresStore = (dataDir: string, url: string): TestStore => ({
     dataDir,
+    url,
     serveArgs: ["--store", url],
     offlineArgs: ["--data", dataDir, "--store", url],
     async copy(to) {
@@ -105,6 +108,7 @@ export function storeUnderTest(): StoreUnderTest {
   });
   const sqliteStore = (dataDir: string): TestStore => ({
     dataDir,
+    url: undefined,
     serveArgs: [],
     offlineArgs: ["--data", dataDir],
     async copy(to) {
