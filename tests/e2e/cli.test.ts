@@ -250,7 +250,9 @@ describe("serve configuration and safety", { timeout: 40_000 }, () => {
     }
   });
 
-  test("a signing key file readable by others makes serve refuse and name chmod", async () => {
+  test("a signing key file readable by others makes serve refuse and name chmod", {
+    skip: onPostgres && "store-independent (the key is read before any store opens): runs in cli.test.ts",
+  }, async () => {
     const dataDir = join(dir.path, "exposed-key");
     const key = "e2e-exposed-admin-key-0123456789";
     const first = await start({ dataDir, adminKey: key });
