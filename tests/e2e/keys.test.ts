@@ -1,20 +1,33 @@
 // `sealtrail keys create|list|revoke` as an operator uses them: against a running server with an
 // admin key (flags or SEALTRAIL_URL / SEALTRAIL_KEY), and offline on the data directory while no
 // server runs. Every action lands in the system log `sealtrail-system`, which still verifies.
+// keys-postgres.test.ts runs it on `serve --store postgres://…`, where the offline commands take
+// --store beside --data (the keys live in the database; the data directory holds the signing key).
 import assert from "node:assert/strict";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { stripVTControlCharacters } from "node:util";
 import { runCli, type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
+import { onPostgres, storeUnderTest, type TestStore } from "../support/store-under-test.ts";
 
 const ADMIN = "e2e-admin-key-0123456789abcdefghijklmnop";
+const stores = storeUnderTest();
 const dir = tempDir("sealtrail-keys-");
 const dataDir = join(dir.path, "data");
+let store: TestStore;
+/** Where the commands that work with no server find the keys: --data DIR, and --store URL on PostgreSQL. */
+let offline: readonly string[] = [];
 const running = new Set<ServerProcess>();
 
+before(async () => {
+  store = await stores.create(dataDir);
+  offline = store.offlineArgs;
+});
+
 async function start(): Promise<ServerProcess> {
-  const server = await startServer({ dataDir, adminKey: ADMIN });
+  const server = await startServer({ dataDir, adminKey: ADMIN, args: [...store.serveArgs] });
   running.add(server);
   return server;
 }
@@ -178,15 +191,18 @@ describe("sealtrail keys against a running server", { timeout: 60_000 }, () => {
     const create = await runCli(["keys", "create", "--scope", "read", "--log", "acme", "--url", server.url, "--key", ADMIN]);
     assert.equal(create.stdout.trim().split("\n").length, 1, create.stdout);
     shown.push(create.stdout.trim());
-    const offline = await runCli(["keys", "--data", dataDir, "--log", "acme"]);
-    assert.equal(offline.stdout.trim(), verifier.stdout.trim());
+    const published = await runCli(["keys", ...offline, "--log", "acme"]);
+    assert.equal(published.stdout.trim(), verifier.stdout.trim());
   });
 
-  test("--data refuses to write while the server runs, and lists beside it", async () => {
-    const refused = await runCli(["keys", "create", "--scope", "read", "--data", dataDir]);
-    assert.equal(refused.code, 2);
-    assert.match(refused.stderr, /another Sealtrail server \(pid \d+\) is using .*: manage keys through it with --url/);
-    const listed = await runCli(["keys", "list", "--data", dataDir]);
+  test("--data refuses to write while the server runs (SQLite), and lists beside it", async () => {
+    // On PostgreSQL instances share the database, and `keys create --store` joins them as one more.
+    if (!onPostgres) {
+      const refused = await runCli(["keys", "create", "--scope", "read", "--data", dataDir]);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /another Sealtrail server \(pid \d+\) is using .*: manage keys through it with --url/);
+    }
+    const listed = await runCli(["keys", "list", ...offline]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.equal(listed.stdout.trim().split("\n").length, 4);
   });
@@ -211,38 +227,28 @@ describe("sealtrail keys --data, offline", { timeout: 60_000 }, () => {
   let revokedId = "";
 
   test("creates and revokes keys with no server running, as the local operator", async () => {
-    const created = await runCli([
-      "keys",
-      "create",
-      "--scope",
-      "read",
-      "--log",
-      "globex",
-      "--label",
-      "offline",
-      "--json",
-      "--data",
-      dataDir,
-    ]);
+    const created = await runCli(["keys", "create", "--scope", "read", "--log", "globex", "--label", "offline", "--json", ...offline]);
     assert.equal(created.code, 0, created.stderr);
     offlineKey = JSON.parse(created.stdout) as KeyJson;
     assert.deepEqual(offlineKey.logs, ["globex"]);
-    const listed = JSON.parse((await runCli(["keys", "list", "--json", "--data", dataDir])).stdout) as { keys: KeyJson[] };
+    const listed = JSON.parse((await runCli(["keys", "list", "--json", ...offline])).stdout) as { keys: KeyJson[] };
     const victim = listed.keys.find((k) => k.scope === "ingest" && !k.revokedAt);
     assert.ok(victim);
     revokedId = victim.id;
-    const revoked = await runCli(["keys", "revoke", revokedId, "--data", dataDir]);
+    const revoked = await runCli(["keys", "revoke", revokedId, ...offline]);
     assert.equal(revoked.code, 0, revoked.stderr);
-    const missing = await runCli(["keys", "revoke", "abcdefghijkl", "--data", dataDir]);
+    const missing = await runCli(["keys", "revoke", "abcdefghijkl", ...offline]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /404 key_not_found/);
-    const nowhere = await runCli(["keys", "list", "--data", join(dir.path, "nothing")]);
+    const nowhere = onPostgres
+      ? await runCli(["keys", "list", "--store", (store.url as string).replace(/\/[^/]+$/, "/no_such_database")])
+      : await runCli(["keys", "list", "--data", join(dir.path, "nothing")]);
     assert.equal(nowhere.code, 2);
-    assert.match(nowhere.stderr, /no Sealtrail database/);
+    assert.match(nowhere.stderr, onPostgres ? /database "no_such_database" does not exist/ : /no Sealtrail database/);
   });
 
   test("the server then honours them, and every log (the system log too) verifies", async () => {
-    const verified = await runCli(["verify", "--data", dataDir]);
+    const verified = await runCli(["verify", ...offline]);
     assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
     assert.match(verified.stdout, /OK {3}sealtrail-system: 7 entries/);
     const server = await start();
@@ -295,13 +301,53 @@ describe("sealtrail keys --data, offline", { timeout: 60_000 }, () => {
     }
   });
 
+  test("--store creates and revokes keys beside a running instance, which honours them at once", {
+    skip: !onPostgres && "PostgreSQL only: on SQLite the data-directory lock refuses, as tested above",
+  }, async () => {
+    const server = await start();
+    const signed = async () =>
+      ((await (await request(server.url, "/v1/logs/sealtrail-system", ADMIN)).json()) as { treeSize: number }).treeSize;
+    try {
+      const signedBefore = await signed();
+      const created = await runCli(["keys", "create", "--scope", "read", "--log", "acme", "--json", ...offline]);
+      assert.equal(created.code, 0, created.stderr);
+      const key = JSON.parse(created.stdout) as KeyJson;
+      assert.equal((await request(server.url, "/v1/logs/acme", key.key as string)).status, 200);
+      const revoked = await runCli(["keys", "revoke", key.id, ...offline]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      assert.equal((await request(server.url, "/v1/logs/acme", key.key as string)).status, 401);
+      // The running instance sequenced both records into the system log; its next checkpoint covers them.
+      for (let waited = 0; (await signed()) < signedBefore + 2; waited += 50) {
+        assert.ok(waited < 5_000, "no checkpoint over both records within 5 s");
+        await sleep(50);
+      }
+      const actions = (await systemLeaves(server.url)).slice(-2).map((l) => JSON.parse(l) as { action: string; actor: { type: string } });
+      assert.deepEqual(
+        actions.map((e) => [e.action, e.actor.type]),
+        [
+          ["key.created", "operator"],
+          ["key.revoked", "operator"],
+        ],
+      );
+    } finally {
+      await stop(server);
+    }
+    const verified = await runCli(["verify", ...offline, "--log", "sealtrail-system"]);
+    assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
+    // An auditor given the database and the key from a secret manager needs no data directory.
+    const signingKey = readFileSync(join(dataDir, "signing-key"), "utf8").trim();
+    const keyOnly = await runCli(["verify", "--store", store.url as string], { SEALTRAIL_SIGNING_KEY: signingKey });
+    assert.equal(keyOnly.code, 0, `${keyOnly.stdout}${keyOnly.stderr}`);
+    assert.match(keyOnly.stdout, /OK {3}sealtrail-system: \d+ entries/);
+  });
+
   test("help lists the subcommands and their options", async () => {
     const keys = stripVTControlCharacters((await runCli(["keys", "--help"])).stdout);
-    for (const word of ["create", "list", "revoke", "--data", "--url", "--log", "--key"])
+    for (const word of ["create", "list", "revoke", "--data", "--store", "--url", "--log", "--key"])
       assert.ok(keys.includes(word), `keys --help: ${word}`);
     const create = await runCli(["keys", "create", "--help"]);
     assert.equal(create.code, 0);
-    for (const word of ["--scope", "--log", "--label", "--json", "--url", "--key", "--data"]) {
+    for (const word of ["--scope", "--log", "--label", "--json", "--url", "--key", "--data", "--store"]) {
       assert.ok(stripVTControlCharacters(create.stdout).includes(word), `keys create --help: ${word}`);
     }
   });

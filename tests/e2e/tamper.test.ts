@@ -1,25 +1,25 @@
-// A row changed behind the engine's back (raw SQL, after dropping the append-only trigger that
-// refuses it) must make `sealtrail verify --data` fail and name where; a server restarted over
-// the tampered data must either refuse to start with a clear message or fail `verify --url`.
+// A row changed behind the engine's back (raw SQL, after dropping or disabling the append-only
+// trigger that refuses it) must make `sealtrail verify --data` (SQLite) / `verify --store`
+// (PostgreSQL: tamper-postgres.test.ts runs this file there) fail and name where; a server
+// restarted over the tampered data must either refuse to start with a clear message or fail `verify --url`.
 import assert from "node:assert/strict";
-import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import Database from "better-sqlite3";
 import { runCli, type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
+import { type RawLog, storeUnderTest, type TestStore } from "../support/store-under-test.ts";
 
 const LOG = "tamper";
 const ADMIN_KEY = "e2e-tamper-admin-key-0123456789";
 const SIZE = 300;
-const ROWS_PER_LOG = 2 ** 40;
 
+const stores = storeUnderTest();
 const dir = tempDir("sealtrail-tamper-");
-const pristine = join(dir.path, "pristine");
+let pristine: TestStore;
 const running = new Set<ServerProcess>();
 
-async function start(dataDir: string): Promise<ServerProcess> {
-  const server = await startServer({ dataDir, adminKey: ADMIN_KEY });
+async function start(store: TestStore): Promise<ServerProcess> {
+  const server = await startServer({ dataDir: store.dataDir, adminKey: ADMIN_KEY, args: [...store.serveArgs] });
   running.add(server);
   return server;
 }
@@ -54,32 +54,30 @@ function verifyUrl(url: string) {
   return runCli(["verify", "--url", url, "--log", LOG, "--key", ADMIN_KEY]);
 }
 
-/** A fresh copy of the pristine data dir, changed with raw SQL on a direct connection. */
-function tampered(name: string, change: (db: Database.Database, rowid: (index: number) => number) => void): string {
-  const copy = join(dir.path, name);
-  cpSync(pristine, copy, { recursive: true });
-  const db = new Database(join(copy, "sealtrail.db"));
+/** A fresh copy of the pristine store, changed with raw SQL on a direct superuser connection. */
+async function tampered(name: string, change: (log: RawLog) => Promise<void>): Promise<TestStore> {
+  const copy = await pristine.copy(join(dir.path, name));
+  const log = await copy.open(LOG);
   try {
-    const { id } = db.prepare("SELECT id FROM logs WHERE name = ?").get(LOG) as { id: number };
-    change(db, (index) => id * ROWS_PER_LOG + index);
+    await change(log);
   } finally {
-    db.close();
+    await log.close();
   }
   return copy;
 }
 
-function leafAt(db: Database.Database, rowid: number): { event_id: string; leaf: Buffer } {
-  return db.prepare("SELECT event_id, leaf FROM entries WHERE rowid = ?").get(rowid) as { event_id: string; leaf: Buffer };
-}
+/** The database refuses the change while its append-only guard is in place. */
+const refused = (change: () => Promise<number>, table: string) =>
+  assert.rejects(change, new RegExp(`sealtrail: ${table} is append-only`), "the trigger refuses the change");
 
-/** Runs `verify --data` over a tampered copy: it must exit 1 and its output must match every pattern. */
-async function assertDataFails(copy: string, patterns: RegExp[]): Promise<string> {
-  const result = await runCli(["verify", "--data", copy]);
+/** Audits a tampered copy with no server: it must exit 1 and its output must match every pattern. */
+async function assertDataFails(copy: TestStore, patterns: RegExp[]): Promise<string> {
+  const result = await runCli(["verify", ...copy.offlineArgs]);
   const output = `${result.stdout}${result.stderr}`;
-  assert.equal(result.code, 1, `verify --data must exit 1\n${output}`);
+  assert.equal(result.code, 1, `verify ${copy.offlineArgs.join(" ")} must exit 1\n${output}`);
   assert.match(output, new RegExp(`FAIL ${LOG}:`));
   for (const pattern of patterns) assert.match(output, pattern);
-  return `verify --data: ${output.trim()}`;
+  return `verify ${copy.offlineArgs.includes("--store") ? "--store" : "--data"}: ${output.trim()}`;
 }
 
 type Served =
@@ -89,7 +87,7 @@ type Served =
   | { audit: { code: number; output: RegExp } };
 
 /** Restarts a server over tampered data; returns what happened, for the test's diagnostics. */
-async function assertServedFails(copy: string, expected: Served): Promise<string> {
+async function assertServedFails(copy: TestStore, expected: Served): Promise<string> {
   let server: ServerProcess;
   try {
     server = await start(copy);
@@ -113,6 +111,7 @@ async function assertServedFails(copy: string, expected: Served): Promise<string
 
 describe("tampering behind the engine's back", { timeout: 50_000 }, () => {
   before(async () => {
+    pristine = await stores.create(join(dir.path, "pristine"));
     const server = await start(pristine);
     try {
       for (let start = 0; start < SIZE; start += 100) {
@@ -133,31 +132,29 @@ describe("tampering behind the engine's back", { timeout: 50_000 }, () => {
     } finally {
       assert.equal(await stop(server), 0);
     }
-    const offline = await runCli(["verify", "--data", pristine]);
+    const offline = await runCli(["verify", ...pristine.offlineArgs]);
     assert.equal(offline.code, 0, `the untampered log verifies offline\n${offline.stdout}${offline.stderr}`);
     assert.match(offline.stdout, new RegExp(`OK\\s+${LOG}: ${SIZE} entries`));
   });
 
-  test("a changed leaf (UPDATE after dropping entries_no_update) fails verify and names index 123", async (t) => {
-    const copy = tampered("leaf", (db, rowid) => {
-      const { leaf } = leafAt(db, rowid(123));
+  test("a changed leaf (UPDATE after dropping the guard) fails verify and names index 123", async (t) => {
+    const copy = await tampered("leaf", async (log) => {
+      const { eventId, leaf } = await log.entry(123);
       const altered = Buffer.from(leaf.toString("utf8").replace("document.shared", "document.sharee"), "utf8");
       assert.equal(altered.length, leaf.length, "one character changed");
-      const update = () => db.prepare("UPDATE entries SET leaf = ? WHERE rowid = ?").run(altered, rowid(123));
-      assert.throws(update, /sealtrail: entries is append-only/, "the trigger refuses UPDATE");
-      db.exec("DROP TRIGGER entries_no_update");
-      assert.equal(update().changes, 1);
+      await refused(() => log.updateEntry(123, eventId, altered), "entries");
+      await log.dropGuard("entries", "update");
+      assert.equal(await log.updateEntry(123, eventId, altered), 1);
     });
     t.diagnostic(await assertDataFails(copy, [/entry 123\b/, /first failing index: 123\)/]));
     t.diagnostic(await assertServedFails(copy, { audit: { code: 1, output: /entry 123 does not match its hash/ } }));
   });
 
-  test("a deleted entry (DELETE after dropping entries_no_delete) fails verify and names index 123", async (t) => {
-    const copy = tampered("deleted", (db, rowid) => {
-      const remove = () => db.prepare("DELETE FROM entries WHERE rowid = ?").run(rowid(123));
-      assert.throws(remove, /sealtrail: entries is append-only/, "the trigger refuses DELETE");
-      db.exec("DROP TRIGGER entries_no_delete");
-      assert.equal(remove().changes, 1);
+  test("a deleted entry (DELETE after dropping the guard) fails verify and names index 123", async (t) => {
+    const copy = await tampered("deleted", async (log) => {
+      await refused(() => log.deleteEntry(123), "entries");
+      await log.dropGuard("entries", "delete");
+      assert.equal(await log.deleteEntry(123), 1);
     });
     t.diagnostic(await assertDataFails(copy, [/entry 123 is missing/, /first failing index: 123\)/]));
     // The server cannot build entry bundle 0 any more: an outside auditor sees it refuse.
@@ -165,9 +162,9 @@ describe("tampering behind the engine's back", { timeout: 50_000 }, () => {
   });
 
   test("a deleted last entry (the log shrank under its checkpoint) fails verify and the server refuses to start", async (t) => {
-    const copy = tampered("truncated", (db, rowid) => {
-      db.exec("DROP TRIGGER entries_no_delete");
-      assert.equal(db.prepare("DELETE FROM entries WHERE rowid = ?").run(rowid(SIZE - 1)).changes, 1);
+    const copy = await tampered("truncated", async (log) => {
+      await log.dropGuard("entries", "delete");
+      assert.equal(await log.deleteEntry(SIZE - 1), 1);
     });
     t.diagnostic(
       await assertDataFails(copy, [new RegExp(`checkpoint ${SIZE} covers entries that are not stored`), /first failing index: 299\)/]),
@@ -178,15 +175,12 @@ describe("tampering behind the engine's back", { timeout: 50_000 }, () => {
   });
 
   test("a changed level-1 tree hash fails verify and names the tile; the server refuses to start", async (t) => {
-    const copy = tampered("tree-hash", (db) => {
-      const row = db.prepare("SELECT log_id, hash FROM tree_hashes WHERE level = 1 AND idx = 0").get() as { log_id: number; hash: Buffer };
-      const altered = Buffer.from(row.hash);
+    const copy = await tampered("tree-hash", async (log) => {
+      const altered = Buffer.from(await log.treeHash(1, 0));
       altered[7] = (altered[7] as number) ^ 0x01;
-      const update = () =>
-        db.prepare("UPDATE tree_hashes SET hash = ? WHERE log_id = ? AND level = 1 AND idx = 0").run(altered, row.log_id);
-      assert.throws(update, /sealtrail: tree_hashes is append-only/, "the trigger refuses UPDATE");
-      db.exec("DROP TRIGGER tree_hashes_no_update");
-      assert.equal(update().changes, 1);
+      await refused(() => log.updateTreeHash(1, 0, altered), "tree_hashes");
+      await log.dropGuard("tree_hashes", "update");
+      assert.equal(await log.updateTreeHash(1, 0, altered), 1);
     });
     // Level-1 hash 0 covers entries 0..255: it is found wrong once entry 255 completes it.
     t.diagnostic(await assertDataFails(copy, [/stored tile hash 1\/0 does not match the entries/, /entry 255\b/]));
@@ -194,39 +188,32 @@ describe("tampering behind the engine's back", { timeout: 50_000 }, () => {
   });
 
   test("a changed checkpoint signature fails verify; the served checkpoint fails verify --url", async (t) => {
-    const copy = tampered("checkpoint", (db) => {
-      const row = db.prepare("SELECT log_id, tree_size, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1").get() as {
-        log_id: number;
-        tree_size: number;
-        note: string;
-      };
-      assert.equal(row.tree_size, SIZE);
+    const copy = await tampered("checkpoint", async (log) => {
+      const latest = await log.latestCheckpoint();
+      assert.equal(latest.treeSize, SIZE);
       // Flip one base64 character of the Ed25519 signature, well after the 4-byte key id.
-      const at = row.note.lastIndexOf(" ") + 30;
-      const flipped = row.note[at] === "A" ? "B" : "A";
-      const note = row.note.slice(0, at) + flipped + row.note.slice(at + 1);
-      const update = () => db.prepare("UPDATE checkpoints SET note = ? WHERE log_id = ? AND tree_size = ?").run(note, row.log_id, SIZE);
-      assert.throws(update, /sealtrail: checkpoints is append-only/, "the trigger refuses UPDATE");
-      db.exec("DROP TRIGGER checkpoints_no_update");
-      assert.equal(update().changes, 1);
+      const at = latest.note.lastIndexOf(" ") + 30;
+      const flipped = latest.note[at] === "A" ? "B" : "A";
+      const note = latest.note.slice(0, at) + flipped + latest.note.slice(at + 1);
+      await refused(() => log.updateCheckpointNote(SIZE, note), "checkpoints");
+      await log.dropGuard("checkpoints", "update");
+      assert.equal(await log.updateCheckpointNote(SIZE, note), 1);
     });
     t.diagnostic(await assertDataFails(copy, [new RegExp(`checkpoint ${SIZE}: .*does not verify`)]));
     t.diagnostic(await assertServedFails(copy, { audit: { code: 1, output: /does not verify/ } }));
   });
 
   test("two entries swapped between indexes 100 and 200 fail verify and name index 100", async (t) => {
-    const copy = tampered("swapped", (db, rowid) => {
-      const a = leafAt(db, rowid(100));
-      const b = leafAt(db, rowid(200));
-      const set = db.prepare("UPDATE entries SET event_id = ?, leaf = ? WHERE rowid = ?");
-      assert.throws(() => set.run(b.event_id, b.leaf, rowid(100)), /sealtrail: entries is append-only/);
-      db.exec("DROP TRIGGER entries_no_update");
-      db.transaction(() => {
-        set.run("swap-in-progress", a.leaf, rowid(100));
-        set.run(a.event_id, a.leaf, rowid(200));
-        set.run(b.event_id, b.leaf, rowid(100));
-      })();
-      assert.equal(leafAt(db, rowid(100)).event_id, b.event_id);
+    const copy = await tampered("swapped", async (log) => {
+      const a = await log.entry(100);
+      const b = await log.entry(200);
+      await refused(() => log.updateEntry(100, b.eventId, b.leaf), "entries");
+      await log.dropGuard("entries", "update");
+      // Through a placeholder id: event ids are unique per log.
+      await log.updateEntry(100, "swap-in-progress", a.leaf);
+      await log.updateEntry(200, a.eventId, a.leaf);
+      await log.updateEntry(100, b.eventId, b.leaf);
+      assert.equal((await log.entry(100)).eventId, b.eventId);
     });
     t.diagnostic(await assertDataFails(copy, [/entry 100\b/, /first failing index: 100\)/]));
     t.diagnostic(await assertServedFails(copy, { audit: { code: 1, output: /entry 100 does not match its hash/ } }));

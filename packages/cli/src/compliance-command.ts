@@ -18,10 +18,12 @@ interface Args {
   json?: boolean;
 }
 
-async function call<T>(args: Args, method: string, path: string, status: number, body?: unknown): Promise<T> {
+async function call<T>(args: Args & { store?: string }, method: string, path: string, status: number, body?: unknown): Promise<T> {
+  // These run against a data directory's own SQLite database; a PostgreSQL deployment has servers.
+  if (args.store !== undefined) throw new CommandFailure("--store is not supported here: on PostgreSQL use --url URL --key ADMINKEY", 2);
   const url = remoteUrl(args);
   const work = async (c: Call) => expectJson<T>(await c(method, path, body), status);
-  return url ? work(remoteCall(url, args)) : offline(args.data as string, work);
+  return url ? work(remoteCall(url, args)) : offline({ data: args.data as string }, work);
 }
 
 async function run(action: () => Promise<void>): Promise<void> {

@@ -6,6 +6,7 @@ import { acquireLock, dataDir, loadSigner } from "@sealtrail/engine";
 import { Authenticator, createApp, type PublicApiKey, publicApiKey } from "@sealtrail/server";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand } from "citty";
+import { checkStoreUrl, openReadStore, type StoreTarget, storeArg } from "./offline-store.js";
 import { openServerParts } from "./server-parts.js";
 
 /**
@@ -14,7 +15,9 @@ import { openServerParts } from "./server-parts.js";
  * HTTP handler in-process (same validation, same system-log events, the actor being the local
  * operator), under the data-directory lock: the system log is a sequenced log, and two sequencers
  * must never write one log, so they refuse while a server runs. `list` only reads, and works
- * either way (SQLite WAL lets a reader in beside the server).
+ * either way (SQLite WAL lets a reader in beside the server). With `--store postgres://…` the
+ * database coordinates writers instead (one integrator at a time), so create and revoke join the
+ * running instances rather than refuse.
  */
 
 const EXIT = { usage: 2, refused: 3 } as const;
@@ -68,11 +71,27 @@ interface TargetArgs {
   url?: string;
   key?: string;
   data?: string;
+  store?: string;
+}
+
+/** `keys create|revoke --store`: the data directory is still needed, for the signing key and keys.db. */
+function offlineTarget(args: TargetArgs): StoreTarget {
+  if (args.store) {
+    checkStoreUrl(args.store);
+    if (!args.data) {
+      throw new CommandFailure(
+        "with --store, give --data DIR too: the signing key and keys.db the server instances use (as for serve --store)",
+        EXIT.usage,
+      );
+    }
+  }
+  return { data: args.data as string, store: args.store };
 }
 
 export function remoteUrl(args: TargetArgs): string | undefined {
   if (args.url && args.data) throw new CommandFailure("use either --url or --data, not both", EXIT.usage);
-  if (args.data) return undefined;
+  if (args.url && args.store) throw new CommandFailure("use either --url or --store, not both", EXIT.usage);
+  if (args.data || args.store) return undefined;
   const url = args.url ?? process.env.SEALTRAIL_URL;
   if (!url) throw new CommandFailure("give --url URL (or set SEALTRAIL_URL) with an admin key, or --data DIR", EXIT.usage);
   return url.replace(/\/+$/, "");
@@ -98,21 +117,33 @@ function databaseOf(path: string) {
   return dir;
 }
 
-/** Runs `work` against the server's HTTP handler in-process, holding the data-directory lock. */
-export async function offline<T>(path: string, work: (call: Call) => Promise<T>): Promise<T> {
-  const dir = databaseOf(path);
-  let release: () => void;
-  try {
-    release = acquireLock(dir);
-  } catch (error) {
-    if (error instanceof ConfigError && error.code === "data_dir_locked") {
-      throw new CommandFailure(`${error.message}: manage keys through it with --url URL --key ADMINKEY`, EXIT.usage);
+/**
+ * Runs `work` against the server's HTTP handler in-process. On SQLite it holds the data-directory
+ * lock. On PostgreSQL (`target.store`) it joins the instances as `serve --store` does, so it works
+ * beside running servers: what it appends is staged and sequenced by whichever one integrates.
+ */
+export async function offline<T>(target: StoreTarget, work: (call: Call) => Promise<T>): Promise<T> {
+  const dir = target.store ? dataDir(target.data) : databaseOf(target.data);
+  if (!existsSync(dir.path)) {
+    throw new CommandFailure(`no data directory ${dir.path}: give the one the server instances use (signing key, keys.db)`, EXIT.usage);
+  }
+  let release: () => void = () => undefined;
+  if (!target.store) {
+    try {
+      release = acquireLock(dir);
+    } catch (error) {
+      if (error instanceof ConfigError && error.code === "data_dir_locked") {
+        throw new CommandFailure(`${error.message}: manage keys through it with --url URL --key ADMINKEY`, EXIT.usage);
+      }
+      throw error;
     }
-    throw error;
   }
   try {
     const signer = await loadSigner(dir, { keyName: "unused", create: false, env: process.env.SEALTRAIL_SIGNING_KEY });
-    const parts = await openServerParts(dir, { signer });
+    const parts = await openServerParts(dir, {
+      signer,
+      ...(target.store ? { postgres: { url: target.store, poolSize: 2, print: () => undefined } } : {}),
+    });
     const { store, engine, personalData } = parts;
     try {
       // A one-time admin credential that never leaves this process: whoever can open the data
@@ -200,6 +231,7 @@ const createCommand = defineCommand({
     log: { type: "string", description: "A log the key may use; repeat for several (default: every log; admin keys reach every log)" },
     label: { type: "string", description: "A note saying what the key is for" },
     ...target,
+    ...storeArg,
   },
   run: ({ args, rawArgs }) =>
     run(async () => {
@@ -209,7 +241,7 @@ const createCommand = defineCommand({
       const url = remoteUrl(args);
       const created = url
         ? await expectJson<KeyJson>(await remoteCall(url, args)("POST", "/v1/keys", body), 201)
-        : await offline(args.data as string, async (call) => expectJson<KeyJson>(await call("POST", "/v1/keys", body), 201));
+        : await offline(offlineTarget(args), async (call) => expectJson<KeyJson>(await call("POST", "/v1/keys", body), 201));
       if (args.json) return print(JSON.stringify(created));
       print(created.key as string);
       const reach = created.logs.length > 0 ? `log${created.logs.length > 1 ? "s" : ""} ${created.logs.join(", ")}` : "every log";
@@ -225,7 +257,7 @@ function describeKey(key: KeyJson): string {
 
 const listCommand = defineCommand({
   meta: { name: "list", description: "List API keys (never their secrets): id, scope, logs (* = every log), created, state, label" },
-  args: { ...target },
+  args: { ...target, ...storeArg },
   run: ({ args }) =>
     run(async () => {
       const url = remoteUrl(args);
@@ -233,7 +265,9 @@ const listCommand = defineCommand({
       if (url) keys = (await expectJson<{ keys: KeyJson[] }>(await remoteCall(url, args)("GET", "/v1/keys"), 200)).keys;
       else {
         // Read-only: works beside a running server.
-        const store = createSqliteStore({ path: databaseOf(args.data as string).databasePath, readonly: true });
+        const store = args.store
+          ? await openReadStore({ data: "", store: args.store })
+          : createSqliteStore({ path: databaseOf(args.data as string).databasePath, readonly: true });
         try {
           keys = (await store.listApiKeys()).map(publicApiKey);
         } finally {
@@ -251,6 +285,7 @@ const revokeCommand = defineCommand({
   args: {
     id: { type: "positional", description: "Key id (the part after stk_, as `keys list` shows it)", required: false },
     ...target,
+    ...storeArg,
   },
   run: ({ args }) =>
     run(async () => {
@@ -258,7 +293,7 @@ const revokeCommand = defineCommand({
       const path = `/v1/keys/${encodeURIComponent(args.id)}`;
       const url = remoteUrl(args);
       if (url) await expectJson(await remoteCall(url, args)("DELETE", path), 204);
-      else await offline(args.data as string, async (call) => expectJson(await call("DELETE", path), 204));
+      else await offline(offlineTarget(args), async (call) => expectJson(await call("DELETE", path), 204));
       if (args.json) print(JSON.stringify({ id: args.id, revoked: true }));
       else print(`revoked ${args.id}`);
     }),

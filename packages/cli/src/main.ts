@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { ConfigError, parseVerifierKey, SealtrailError, VerificationError } from "@sealtrail/core";
+import { ConfigError, parseSignerKey, parseVerifierKey, SealtrailError, VerificationError } from "@sealtrail/core";
 import { auditLog, dataDir, loadSigner, originSigner } from "@sealtrail/engine";
-import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand, runMain } from "citty";
 import { verifyAgainst } from "./against-command.js";
 import { eraseCommand, holdCommand, pruneCommand, retentionCommand } from "./compliance-command.js";
 import { describeEvidence, exportCommand, verifyBundleFile } from "./export-command.js";
 import { keysSubCommandRan, keysSubCommands } from "./keys-command.js";
+import { checkStoreUrl, openReadStore, storeArg } from "./offline-store.js";
 import { queryCommand } from "./query-command.js";
 import { AuditHttpError, auditRemoteLog } from "./remote-audit.js";
 import { serve } from "./serve.js";
@@ -131,13 +131,15 @@ const serveCommand = defineCommand({
 const verifyCommand = defineCommand({
   meta: {
     name: "verify",
-    description: "Audit a log: a running server's (--url) as an outside auditor would, or a data directory offline (--data)",
+    description:
+      "Audit a log: a running server's (--url) as an outside auditor would, or its database directly (--data DIR, or --store postgres://…)",
   },
   args: {
     bundle: { type: "positional", description: "An evidence bundle (.zip) to verify offline", required: false },
     url: { type: "string", description: "Server URL, e.g. http://127.0.0.1:7070" },
-    data: { type: "string", description: "Data directory to audit offline" },
-    log: { type: "string", description: "Log name (with --data: default all logs)" },
+    data: { type: "string", description: "Data directory to audit offline (with --store: where the signing key is)" },
+    ...storeArg,
+    log: { type: "string", description: "Log name (with --data or --store: default all logs)" },
     key: { type: "string", description: "API key (default: $SEALTRAIL_KEY)" },
     "verifier-key": { type: "string", description: "Pinned verifier key (recommended; default: the server's or the data dir's own)" },
     state: { type: "string", description: "File keeping the last verified checkpoint; the next run proves consistency with it" },
@@ -178,6 +180,8 @@ const verifyCommand = defineCommand({
         return;
       }
       if (args.url && args.data) return fail("use either --url or --data, not both", EXIT.usage);
+      if (args.url && args.store) return fail("use either --url or --store, not both", EXIT.usage);
+      if (args.store) checkStoreUrl(args.store);
       if (args.url) {
         if (!args.log) return fail("--log is required with --url", EXIT.usage);
         const key = args.key ?? process.env.SEALTRAIL_KEY;
@@ -207,17 +211,27 @@ const verifyCommand = defineCommand({
         }
         return;
       }
-      if (!args.data) return fail("give --url URL --log NAME, or --data DIR", EXIT.usage);
-      const dir = dataDir(args.data);
-      if (!existsSync(dir.databasePath)) return fail(`no Sealtrail database in ${dir.path}`, EXIT.usage);
+      if (!args.data && !args.store) return fail("give --url URL --log NAME, or --data DIR, or --store postgres://…", EXIT.usage);
       if (args["verifier-key"] && !args.log) return fail("--verifier-key checks one log: add --log NAME", EXIT.usage);
-      const signer = args["verifier-key"]
-        ? undefined
-        : await loadSigner(dir, { keyName: "unused", create: false, env: process.env.SEALTRAIL_SIGNING_KEY });
-      const store = createSqliteStore({ path: dir.databasePath, readonly: true });
+      const signingKeyEnv = process.env.SEALTRAIL_SIGNING_KEY || undefined;
+      if (!args.data && !signingKeyEnv && !args["verifier-key"]) {
+        return fail(
+          "with --store the verifier keys come from the signing key: add --data DIR (its signing-key) or set SEALTRAIL_SIGNING_KEY, or pin one log's key with --log NAME --verifier-key VK",
+          EXIT.usage,
+        );
+      }
+      // The data directory holds the SQLite log, or beside --store only the signing key.
+      const dir = args.data === undefined ? undefined : dataDir(args.data);
+      const store = await openReadStore({ data: args.data ?? "", store: args.store });
       try {
+        const signer = args["verifier-key"]
+          ? undefined
+          : dir
+            ? await loadSigner(dir, { keyName: "unused", create: false, env: signingKeyEnv })
+            : await parseSignerKey(signingKeyEnv as string);
+        const where = args.store ? store.description : (dir?.path ?? "");
         const logs = args.log ? [args.log] : (await store.listLogs()).map((l) => l.name);
-        if (args.log && !(await store.getLog(args.log))) return fail(`log ${args.log} does not exist in ${dir.path}`, EXIT.usage);
+        if (args.log && !(await store.getLog(args.log))) return fail(`log ${args.log} does not exist in ${where}`, EXIT.usage);
         let failed = false;
         const results = [];
         for (const log of logs) {
@@ -252,6 +266,7 @@ const keysCommand = defineCommand({
   meta: { name: "keys", description: "Show the verifier keys that check each log's checkpoints" },
   args: {
     data: { type: "string", description: "Data directory", default: "./sealtrail-data" },
+    ...storeArg,
     url: { type: "string", description: "Ask a running server instead" },
     log: { type: "string", description: "Only this log (required with --url)" },
     key: { type: "string", description: "API key for --url (default: $SEALTRAIL_KEY)" },
@@ -262,6 +277,7 @@ const keysCommand = defineCommand({
     if (keysSubCommandRan()) return;
     try {
       if (args.url) {
+        if (args.store) return fail("use either --url or --store, not both", EXIT.usage);
         if (!args.log) return fail("--log is required with --url", EXIT.usage);
         const key = args.key ?? process.env.SEALTRAIL_KEY;
         const response = await fetch(`${args.url.replace(/\/+$/, "")}/v1/logs/${encodeURIComponent(args.log)}`, {
@@ -274,10 +290,13 @@ const keysCommand = defineCommand({
       const dir = dataDir(args.data);
       const signer = await loadSigner(dir, { keyName: "unused", create: false, env: process.env.SEALTRAIL_SIGNING_KEY });
       let logs = args.log ? [args.log] : [];
-      if (!args.log && existsSync(dir.databasePath)) {
-        const store = createSqliteStore({ path: dir.databasePath, readonly: true });
-        logs = (await store.listLogs()).map((l) => l.name);
-        await store.close();
+      if (!args.log && (args.store || existsSync(dir.databasePath))) {
+        const store = await openReadStore({ data: args.data, store: args.store });
+        try {
+          logs = (await store.listLogs()).map((l) => l.name);
+        } finally {
+          await store.close();
+        }
       }
       if (logs.length === 0) print(`no logs yet; each log's key will be ${signer.name}/<log>+…, from the same Ed25519 key`);
       for (const log of logs) {

@@ -1,9 +1,8 @@
-import { existsSync } from "node:fs";
 import { matchesFilter, parseQuery } from "@sealtrail/core";
 import { dataDir, EventQueries, eventOf } from "@sealtrail/engine";
-import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { defineCommand } from "citty";
 import { csvHeader, csvRow, jsonLine, type Row, tableHeader, tableRow } from "./event-format.js";
+import { openReadStore, storeArg } from "./offline-store.js";
 import { openPersonalDataReader } from "./server-parts.js";
 
 export interface QueryOutput {
@@ -100,7 +99,8 @@ export const queryCommand = defineCommand({
     log: { type: "string", description: "Log to search", required: true },
     url: { type: "string", description: "Server URL (default: $SEALTRAIL_URL)" },
     key: { type: "string", description: "API key (default: $SEALTRAIL_KEY)" },
-    data: { type: "string", description: "Or: a data directory, read directly (read-only)" },
+    data: { type: "string", description: "Or: a data directory, read directly (read-only; with --store: where keys.db is)" },
+    ...storeArg,
     limit: { type: "string", description: "Most events to print", default: "50" },
     order: { type: "string", description: "desc (newest first) or asc", default: "desc" },
     json: { type: "boolean", description: "JSON Lines, one event per line", default: false },
@@ -124,10 +124,10 @@ export const queryCommand = defineCommand({
         highest = Math.max(highest, row.index);
         print(format.row(row));
       };
-      if (args.data) {
-        const dir = dataDir(args.data);
-        if (!existsSync(dir.databasePath)) throw new QueryCommandError(`no Sealtrail database in ${dir.path}`, 2);
-        const store = createSqliteStore({ path: dir.databasePath, readonly: true });
+      if (args.data || args.store) {
+        if (args.url) throw new QueryCommandError(`use either --url or --${args.store ? "store" : "data"}, not both`, 2);
+        const dir = dataDir(args.data ?? "./sealtrail-data");
+        const store = await openReadStore({ data: dir.path, store: args.store });
         // Personal values are decrypted through the data directory's key store ([erased] once erased).
         const personalData = openPersonalDataReader(dir);
         const reveal = async (row: Row): Promise<Row> => ({ ...row, event: await personalData.reveal(row.event) });

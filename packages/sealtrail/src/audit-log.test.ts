@@ -123,7 +123,7 @@ describe("createAuditLog over embedded SQLite", () => {
   it("explains how to get PostgreSQL support when @sealtrail/store-postgres is not installed", async (t) => {
     try {
       import.meta.resolve("@sealtrail/store-postgres");
-      t.skip("@sealtrail/store-postgres is installed: the PostgreSQL path is exercised by that package's tests");
+      t.skip("@sealtrail/store-postgres is installed: the PostgreSQL path is exercised by audit-log-postgres.test.ts");
       return;
     } catch {
       // Not installed: the case under test.
