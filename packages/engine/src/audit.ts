@@ -34,7 +34,7 @@ export interface AuditOptions {
 
 const DEFAULT_CHUNK = 16 * TILE_WIDTH;
 /** From this many entries on, an audit uses worker threads by default. */
-export const PARALLEL_FROM = 8 * DEFAULT_CHUNK;
+export const PARALLEL_FROM = 4 * DEFAULT_CHUNK;
 
 /**
  * Audits one log straight from a store, the way `sealtrail verify --data` does: every leaf is
