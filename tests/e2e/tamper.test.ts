@@ -72,13 +72,18 @@ function leafAt(db: Database.Database, rowid: number): { event_id: string; leaf:
   return db.prepare("SELECT event_id, leaf FROM entries WHERE rowid = ?").get(rowid) as { event_id: string; leaf: Buffer };
 }
 
-/** Runs `verify --data` over a tampered copy: it must exit 1 and its output must match every pattern. */
+/**
+ * Runs `verify --data` over a tampered copy: it must exit 1 and its output must match every pattern.
+ * Worker threads (the built audit-worker.js, each with its own connection) must say exactly the same.
+ */
 async function assertDataFails(copy: string, patterns: RegExp[]): Promise<string> {
   const result = await runCli(["verify", "--data", copy]);
   const output = `${result.stdout}${result.stderr}`;
   assert.equal(result.code, 1, `verify --data must exit 1\n${output}`);
   assert.match(output, new RegExp(`FAIL ${LOG}:`));
   for (const pattern of patterns) assert.match(output, pattern);
+  const inWorkers = await runCli(["verify", "--data", copy, "--workers", "2"]);
+  assert.deepEqual([inWorkers.code, inWorkers.stdout, inWorkers.stderr], [result.code, result.stdout, result.stderr]);
   return `verify --data: ${output.trim()}`;
 }
 
@@ -133,9 +138,14 @@ describe("tampering behind the engine's back", { timeout: 50_000 }, () => {
     } finally {
       assert.equal(await stop(server), 0);
     }
-    const offline = await runCli(["verify", "--data", pristine]);
-    assert.equal(offline.code, 0, `the untampered log verifies offline\n${offline.stdout}${offline.stderr}`);
-    assert.match(offline.stdout, new RegExp(`OK\\s+${LOG}: ${SIZE} entries`));
+    for (const workers of ["0", "2"]) {
+      const offline = await runCli(["verify", "--data", pristine, "--workers", workers]);
+      assert.equal(offline.code, 0, `the untampered log verifies offline\n${offline.stdout}${offline.stderr}`);
+      assert.match(offline.stdout, new RegExp(`OK\\s+${LOG}: ${SIZE} entries`));
+    }
+    const bad = await runCli(["verify", "--data", pristine, "--workers", "two"]);
+    assert.equal(bad.code, 2, "a --workers that is not a whole number is a usage error");
+    assert.match(bad.stderr, /--workers takes a whole number, 0 or more/);
   });
 
   test("a changed leaf (UPDATE after dropping entries_no_update) fails verify and names index 123", async (t) => {
