@@ -70,13 +70,18 @@ async function tampered(name: string, change: (log: RawLog) => Promise<void>): P
 const refused = (change: () => Promise<number>, table: string) =>
   assert.rejects(change, new RegExp(`sealtrail: ${table} is append-only`), "the trigger refuses the change");
 
-/** Audits a tampered copy with no server: it must exit 1 and its output must match every pattern. */
+/**
+ * Audits a tampered copy with no server: it must exit 1 and its output must match every pattern.
+ * Worker threads (the built audit-worker.js, each with its own connection) must say exactly the same.
+ */
 async function assertDataFails(copy: TestStore, patterns: RegExp[]): Promise<string> {
   const result = await runCli(["verify", ...copy.offlineArgs]);
   const output = `${result.stdout}${result.stderr}`;
   assert.equal(result.code, 1, `verify ${copy.offlineArgs.join(" ")} must exit 1\n${output}`);
   assert.match(output, new RegExp(`FAIL ${LOG}:`));
   for (const pattern of patterns) assert.match(output, pattern);
+  const inWorkers = await runCli(["verify", ...copy.offlineArgs, "--workers", "2"]);
+  assert.deepEqual([inWorkers.code, inWorkers.stdout, inWorkers.stderr], [result.code, result.stdout, result.stderr]);
   return `verify ${copy.offlineArgs.includes("--store") ? "--store" : "--data"}: ${output.trim()}`;
 }
 
@@ -132,9 +137,14 @@ describe("tampering behind the engine's back", { timeout: 50_000 }, () => {
     } finally {
       assert.equal(await stop(server), 0);
     }
-    const offline = await runCli(["verify", ...pristine.offlineArgs]);
-    assert.equal(offline.code, 0, `the untampered log verifies offline\n${offline.stdout}${offline.stderr}`);
-    assert.match(offline.stdout, new RegExp(`OK\\s+${LOG}: ${SIZE} entries`));
+    for (const workers of ["0", "2"]) {
+      const offline = await runCli(["verify", ...pristine.offlineArgs, "--workers", workers]);
+      assert.equal(offline.code, 0, `the untampered log verifies offline\n${offline.stdout}${offline.stderr}`);
+      assert.match(offline.stdout, new RegExp(`OK\\s+${LOG}: ${SIZE} entries`));
+    }
+    const bad = await runCli(["verify", ...pristine.offlineArgs, "--workers", "two"]);
+    assert.equal(bad.code, 2, "a --workers that is not a whole number is a usage error");
+    assert.match(bad.stderr, /--workers takes a whole number, 0 or more/);
   });
 
   test("a changed leaf (UPDATE after dropping the guard) fails verify and names index 123", async (t) => {

@@ -145,6 +145,10 @@ const verifyCommand = defineCommand({
     state: { type: "string", description: "File keeping the last verified checkpoint; the next run proves consistency with it" },
     "tiles-only": { type: "boolean", description: "Check hash tiles and proofs only (no entry bundles)", default: false },
     samples: { type: "string", description: "Inclusion proofs to sample", default: "16" },
+    workers: {
+      type: "string",
+      description: "With --data: worker threads that re-hash entries (default: one per core for large logs; 0: none)",
+    },
     json: { type: "boolean", description: "Print the report as JSON", default: false },
     against: {
       type: "string",
@@ -213,6 +217,10 @@ const verifyCommand = defineCommand({
       }
       if (!args.data && !args.store) return fail("give --url URL --log NAME, or --data DIR, or --store postgres://…", EXIT.usage);
       if (args["verifier-key"] && !args.log) return fail("--verifier-key checks one log: add --log NAME", EXIT.usage);
+      const workers = args.workers === undefined ? undefined : Number(args.workers);
+      if (workers !== undefined && !(Number.isSafeInteger(workers) && workers >= 0)) {
+        return fail("--workers takes a whole number, 0 or more", EXIT.usage);
+      }
       const signingKeyEnv = process.env.SEALTRAIL_SIGNING_KEY || undefined;
       if (!args.data && !signingKeyEnv && !args["verifier-key"]) {
         return fail(
@@ -238,7 +246,11 @@ const verifyCommand = defineCommand({
           const pinnedName = signer ? undefined : parseVerifierKey(args["verifier-key"] as string).name;
           const origin = pinnedName?.endsWith(`/${log}`) ? pinnedName : `${signer?.name ?? pinnedName}/${log}`;
           const verifierKey = signer ? (await originSigner(signer, origin)).verifierKey : (args["verifier-key"] as string);
-          const result = await auditLog(store, log, { verifiers: [parseVerifierKey(verifierKey)], origin });
+          const result = await auditLog(store, log, {
+            verifiers: [parseVerifierKey(verifierKey)],
+            origin,
+            ...(workers === undefined ? {} : { workers }),
+          });
           results.push(result);
           if (!result.ok) failed = true;
           if (!args.json) {

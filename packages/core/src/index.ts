@@ -1,6 +1,7 @@
 export { sha256 } from "#sha256";
 export * from "./bytes.js";
 export * from "./canonical-check.js";
+export * from "./canonical-check-bytes.js";
 export * from "./canonical-json.js";
 export * from "./checkpoint.js";
 export * from "./errors.js";

@@ -693,4 +693,26 @@ describe("CompactRange", () => {
   it("refuses an edge with the wrong number of hashes", () => {
     assert.throws(() => CompactRange.fromNodes(5, [ctRoot(4)]), isVerificationError("invalid_range"));
   });
+
+  it("appends a whole perfect subtree by its root, as leaf by leaf would", () => {
+    const byLeaf = CompactRange.empty();
+    const bySubtree = CompactRange.empty();
+    const seenByLeaf: string[] = [];
+    const seenBySubtree: string[] = [];
+    for (const leafHash of ctLeafHashes.slice(0, 6)) byLeaf.append(leafHash, (h, i) => h >= 1 && seenByLeaf.push(`${h}/${i}`));
+    for (let i = 0; i < 6; i += 2) {
+      bySubtree.appendSubtree(1, rootFromLeafHashes(ctLeafHashes.slice(i, i + 2)), (h, n) => seenBySubtree.push(`${h}/${n}`));
+    }
+    assert.deepEqual(bySubtree.root(), ctRoot(6));
+    assert.equal(bySubtree.size, 6);
+    assert.deepEqual(seenBySubtree, seenByLeaf);
+    bySubtree.append(ctLeafHashes[6] as Hash);
+    assert.deepEqual(bySubtree.root(), ctRoot(7));
+  });
+
+  it("refuses a subtree that would not start at a multiple of its size", () => {
+    const range = CompactRange.empty();
+    range.append(ctLeafHashes[0] as Hash);
+    assert.throws(() => range.appendSubtree(1, ctRoot(2)), isVerificationError("invalid_range"));
+  });
 });

@@ -311,16 +311,29 @@ export class CompactRange {
    * itself at height 0 included), which is exactly what incremental tile maintenance needs.
    */
   append(leafHash: Hash, onNode?: (height: number, index: number, hash: Hash) => void): void {
-    const leafIndex = this.#size;
-    onNode?.(0, leafIndex, leafHash);
-    let node = { height: 0, hash: leafHash };
+    this.appendSubtree(0, leafHash, onNode);
+  }
+
+  /**
+   * Appends a whole perfect subtree of 2^height leaves by its root hash, which needs the size to be
+   * a multiple of 2^height (so no edge node is lower): an auditor that hashed a tile's 256 leaves
+   * elsewhere adds them in one step. `onNode` sees the subtree itself and every one it completes.
+   */
+  appendSubtree(height: number, hash: Hash, onNode?: (height: number, index: number, hash: Hash) => void): void {
+    const firstLeaf = this.#size;
+    const leaves = 2 ** height;
+    if (firstLeaf % leaves !== 0) {
+      throw new VerificationError("invalid_range", `a subtree of height ${height} cannot start at leaf ${firstLeaf}`);
+    }
+    onNode?.(height, firstLeaf / leaves, hash);
+    let node = { height, hash };
     while (this.#nodes.length > 0 && (this.#nodes[this.#nodes.length - 1] as { height: number }).height === node.height) {
       const left = this.#nodes.pop() as { height: number; hash: Hash };
       node = { height: node.height + 1, hash: hashChildren(left.hash, node.hash) };
-      onNode?.(node.height, Math.floor(leafIndex / 2 ** node.height), node.hash);
+      onNode?.(node.height, Math.floor(firstLeaf / 2 ** node.height), node.hash);
     }
     this.#nodes.push(node);
-    this.#size++;
+    this.#size += leaves;
   }
 
   root(): Hash {

@@ -54,7 +54,7 @@ async function buildLog(): Promise<string> {
 async function audit(
   path: string,
   hooks: StoreHooks = {},
-  options: { origin?: string; signer?: NoteSigner } = {},
+  options: { origin?: string; signer?: NoteSigner; workers?: number } = {},
 ): Promise<LogAuditResult> {
   const store = new InstrumentedStore(createSqliteStore({ path }));
   store.hooks = hooks;
@@ -63,6 +63,27 @@ async function audit(
     return await auditLog(store, LOG, {
       verifiers: [await verifierOf(signer, options.origin ?? ORIGIN)],
       origin: options.origin ?? ORIGIN,
+      ...(options.workers === undefined ? {} : { workers: options.workers }),
+    });
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Audits through worker threads: the store itself (its `entryReader`: each worker opens the file
+ * read-only), chunks of one tile so the 600 entries are spread over both workers and come back in
+ * any order.
+ */
+async function auditInWorkers(path: string): Promise<LogAuditResult> {
+  const store = createSqliteStore({ path });
+  assert.ok(store.entryReader, "a SQLite file store can be opened from a worker");
+  try {
+    return await auditLog(store, LOG, {
+      verifiers: [await verifierOf(await testSigner(), ORIGIN)],
+      origin: ORIGIN,
+      workers: 2,
+      chunkEntries: 256,
     });
   } finally {
     await store.close();
@@ -74,7 +95,7 @@ function tamper(path: string, sql: string, ...params: unknown[]): void {
   const db = new Database(path);
   try {
     db.exec(
-      "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete; DROP TRIGGER IF EXISTS tree_hashes_no_update",
+      "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete; DROP TRIGGER IF EXISTS tree_hashes_no_update; DROP TRIGGER IF EXISTS checkpoints_no_update",
     );
     const changes = db.prepare(sql).run(...params).changes;
     assert.equal(changes, 1, "the tampering statement changed one row");
@@ -321,5 +342,120 @@ describe("auditLog on tile hashes", () => {
       seen.map((h) => `${h.level}/${h.index}`),
       ["1/0", "1/1"],
     );
+  });
+});
+
+describe("auditLog through worker threads", () => {
+  /** Each case tampers with a fresh copy of the log; the worker path must say what entry by entry says. */
+  const cases: [string, (path: string) => Promise<void>, RegExp | undefined, number | undefined][] = [
+    ["a healthy log", async () => {}, undefined, undefined],
+    [
+      "a leaf with one flipped byte",
+      async (path) => {
+        const entry = await entryAt(path, 300);
+        tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", flipBit(entry.leaf, 40), entry.id);
+      },
+      /^entry 300: leaf bytes do not match the stored leaf hash$/,
+      300,
+    ],
+    [
+      "a non-canonical leaf whose leaf hash was rewritten too",
+      async (path) => {
+        const entry = await entryAt(path, 520);
+        const loose = utf8(`${fromUtf8(entry.leaf).slice(0, -1)} }`);
+        tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", loose, entry.id);
+        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 520", hashLeaf(loose));
+      },
+      /^entry 520: leaf is not canonical JSON$/,
+      520,
+    ],
+    [
+      "a leaf that is canonical only once a byte order mark is dropped",
+      async (path) => {
+        const entry = await entryAt(path, 10);
+        const marked = Uint8Array.from([0xef, 0xbb, 0xbf, ...entry.leaf]);
+        tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", marked, entry.id);
+        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 10", hashLeaf(marked));
+      },
+      /^entry 10: leaf is not canonical JSON$/,
+      10,
+    ],
+    [
+      "a leaf that is not UTF-8, with its leaf hash",
+      async (path) => {
+        const entry = await entryAt(path, 599);
+        const broken = Uint8Array.from([...entry.leaf.subarray(0, 20), 0xc0, 0xaf, ...entry.leaf.subarray(20)]);
+        tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", broken, entry.id);
+        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 599", hashLeaf(broken));
+      },
+      /^entry 599: leaf is not valid UTF-8$/,
+      599,
+    ],
+    [
+      "a wrong level-1 tile hash",
+      async (path) => tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 1 AND idx = 1", Buffer.alloc(32, 7)),
+      /^entry 511: stored tile hash 1\/1 does not match the entries$/,
+      256,
+    ],
+    [
+      "a deleted entry",
+      async (path) => {
+        const entry = await entryAt(path, 255);
+        tamper(path, "DELETE FROM entries WHERE event_id = ?", entry.id);
+      },
+      /^entry 255 is missing$/,
+      255,
+    ],
+    [
+      "a checkpoint with a forged signature",
+      async (path) => {
+        const db = new Database(path, { readonly: true });
+        const note = (db.prepare("SELECT note FROM checkpoints WHERE tree_size = 257").pluck().get() as string).split("\n");
+        db.close();
+        const sig = note.at(-2) as string;
+        note[note.length - 2] = `${sig.slice(0, -6)}${sig.slice(-6, -5) === "A" ? "B" : "A"}${sig.slice(-5)}`;
+        tamper(path, "UPDATE checkpoints SET note = ? WHERE tree_size = 257", note.join("\n"));
+      },
+      /^checkpoint 257: signature by test\.example\/alpha does not verify/,
+      undefined,
+    ],
+    [
+      "a correctly signed checkpoint whose root is not the root of the entries",
+      async (path) => {
+        const signer = await testSigner();
+        const store = createSqliteStore({ path });
+        const wrongRoot = await referenceRoot(store, LOG, 256);
+        await store.close();
+        const note = await signNote(formatCheckpoint({ origin: ORIGIN, treeSize: 257, rootHash: wrongRoot }), [
+          await originSigner(signer, ORIGIN),
+        ]);
+        tamper(path, "UPDATE checkpoints SET note = ?, root_hash = ? WHERE tree_size = 257", note, wrongRoot);
+      },
+      /^checkpoint 257: root does not match the entries$/,
+      256,
+    ],
+  ];
+  for (const [name, change, problem, failedIndex] of cases) {
+    it(`${problem ? "names" : "passes"} ${name}, as the entry-by-entry audit does`, async () => {
+      const path = await buildLog();
+      await change(path);
+      const inWorkers = await auditInWorkers(path);
+      assert.deepEqual(inWorkers, await audit(path, {}, { workers: 0 }));
+      if (problem) assertFails(inWorkers, problem, failedIndex);
+      else assert.deepEqual(inWorkers, { log: LOG, ok: true, entries: 600, checkpoints: CHECKPOINTS.length });
+    });
+  }
+
+  it("refuses options it cannot honour", async () => {
+    const path = await buildLog();
+    const store = createSqliteStore({ path });
+    const verifiers = [await verifierOf(await testSigner(), ORIGIN)];
+    try {
+      for (const bad of [{ workers: -1 }, { workers: 1.5 }, { chunkEntries: 100 }, { chunkEntries: 0 }]) {
+        await assert.rejects(auditLog(store, LOG, { verifiers, origin: ORIGIN, ...bad }), { code: "invalid_log_audit_options" });
+      }
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -143,9 +143,27 @@ export interface RetentionStore {
   listLegalHolds(): Promise<LegalHold[]>;
 }
 
+/** What an audit worker reads entries and tree hashes through: any LogStore is one. */
+export type EntryReader = Pick<LogStore, "readEntries" | "readHashes" | "close">;
+
+/**
+ * How another thread opens its own read-only handle on a store's data: `module` (a URL) exports
+ * `openEntryReader(options)`, which returns an EntryReader; `options` must survive structured clone.
+ */
+export interface EntryReaderRecipe {
+  readonly module: string;
+  readonly options: unknown;
+}
+
 export interface LogStore extends Partial<QueryableStore>, Partial<RetentionStore> {
   /** Human-readable description for logs and errors (never includes credentials). */
   readonly description: string;
+  /**
+   * Optional: lets a full audit read and hash entries on every core, each worker thread through
+   * its own handle (audit.ts). Only for a handle that sees exactly the data this store serves: not
+   * for an in-memory database, nor a wrapper that changes what it returns.
+   */
+  readonly entryReader?: EntryReaderRecipe;
   listLogs(): Promise<LogSummary[]>;
   getLog(name: string): Promise<LogSummary | undefined>;
   /**

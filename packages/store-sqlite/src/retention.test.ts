@@ -68,6 +68,8 @@ describe("SQLite prune ledger (migration 5)", () => {
       );
       const result = await auditLog(store, "acme", { verifiers, origin });
       assert.equal(result.ok, true, result.problem);
+      // Worker threads, each reading through its own connection, say the same.
+      assert.deepEqual(await auditLog(store, "acme", { verifiers, origin, workers: 2, chunkEntries: 256 }), result);
       assert.deepEqual(
         result.pruned?.map((r) => [r.start, r.end]),
         [
@@ -82,6 +84,7 @@ describe("SQLite prune ledger (migration 5)", () => {
       db.close();
       const reopened = createSqliteStore({ path, readonly: true });
       const failed = await auditLog(reopened, "acme", { verifiers, origin });
+      assert.deepEqual(await auditLog(reopened, "acme", { verifiers, origin, workers: 2, chunkEntries: 256 }), failed);
       await reopened.close();
       assert.equal(failed.ok, false);
       assert.equal(failed.failedIndex, 450);

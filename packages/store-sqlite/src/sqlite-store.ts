@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { assertLogName, SealtrailError, StoreError } from "@sealtrail/core";
 import type {
   ApiKeyRecord,
@@ -68,6 +68,9 @@ interface CheckpointRow {
   note: string;
   created_at: string;
 }
+
+/** entry-reader.ts, as built or, when running from source, as written. */
+const ENTRY_READER_MODULE = new URL(import.meta.url.endsWith(".ts") ? "./entry-reader.ts" : "./entry-reader.js", import.meta.url).href;
 
 function toBytes(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
@@ -251,6 +254,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return Object.freeze({
     ...retention,
     description: `sqlite:${config.path}`,
+    // A file can be opened again from an audit's worker threads; a private in-memory database cannot.
+    ...(config.path === ":memory:" || config.path === ""
+      ? {}
+      : { entryReader: { module: ENTRY_READER_MODULE, options: { path: resolve(config.path) } } }),
     listLogs: () => guard("listLogs", () => stmt.listLogs.all().map(summary)),
     getLog: (name: string) =>
       guard("getLog", () => {

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { batchOf } from "@sealtrail/store-testkit";
+import Database from "better-sqlite3";
+import { openEntryReader } from "./entry-reader.js";
+import { createSqliteStore } from "./sqlite-store.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sealtrail-entry-reader-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("openEntryReader (an audit worker's reader)", () => {
+  it("reads exactly what the store reads: whole ranges, gaps, odd hashes, unknown logs", async () => {
+    const path = join(dir, "log.db");
+    const store = createSqliteStore({ path });
+    await store.append([batchOf("acme", 0, 700), batchOf("beta", 0, 300)]);
+    await store.pruneEntries("acme", [{ start: 100, end: 110 }], "2026-11-27T13:00:00Z");
+    const db = new Database(path);
+    db.exec("DROP TRIGGER tree_hashes_no_update");
+    // A rewritten hash is served as stored, in its place.
+    db.prepare("UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 600 AND log_id = (SELECT id FROM logs WHERE name = 'acme')").run(
+      Buffer.alloc(32, 9),
+    );
+    db.close();
+    assert.deepEqual(store.entryReader?.options, { path });
+    const reader = openEntryReader({ path });
+    try {
+      for (const [log, start, count] of [
+        ["acme", 0, 256],
+        ["acme", 0, 700],
+        ["acme", 64, 128], // the pruned gap
+        ["acme", 512, 188], // the rewritten hash
+        ["acme", 690, 20], // past the end
+        ["beta", 256, 256],
+        ["nobody", 0, 10],
+      ] as const) {
+        assert.deepEqual(
+          (await reader.readEntries(log, start, count)).map((e) => [e.index, e.id, Buffer.from(e.leaf).toString("hex")]),
+          (await store.readEntries(log, start, count)).map((e) => [e.index, e.id, Buffer.from(e.leaf).toString("hex")]),
+          `${log} entries ${start}+${count}`,
+        );
+        for (const level of [0, 1]) {
+          assert.deepEqual(
+            (await reader.readHashes(log, level, start, count)).map((h) => Buffer.from(h).toString("hex")),
+            (await store.readHashes(log, level, start, count)).map((h) => Buffer.from(h).toString("hex")),
+            `${log} level ${level} hashes ${start}+${count}`,
+          );
+        }
+      }
+    } finally {
+      await reader.close();
+      await store.close();
+    }
+  });
+});
