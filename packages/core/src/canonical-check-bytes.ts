@@ -1,3 +1,5 @@
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, MINUS, OPEN_BRACE, OPEN_BRACKET, QUOTE } from "./json-chars.js";
+
 /**
  * Receives a string member of a top-level object as two byte ranges of the input: its key and its
  * value, inside the quotes and still escaped (`decodeJsonString` decodes one). Spans, not strings:
@@ -54,15 +56,6 @@ export function decodeJsonString(bytes: Uint8Array, start: number, end: number):
 
 let spare: ByteScanner | undefined;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const MINUS = 0x2d;
 const ZERO = 0x30;
 const NINE = 0x39;
 

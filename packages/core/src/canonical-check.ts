@@ -1,3 +1,5 @@
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, MINUS, OPEN_BRACE, OPEN_BRACKET, QUOTE } from "./json-chars.js";
+
 /**
  * Checks that a text is exactly the RFC 8785 (JCS) canonical form of the JSON value it encodes,
  * in one pass over the characters, without building the value. It answers what
@@ -12,16 +14,6 @@ export function isCanonicalJson(text: string, onTopLevelString?: (key: string, v
   const scanner = new Scanner(text, onTopLevelString);
   return scanner.document();
 }
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const MINUS = 0x2d;
 
 /** JSON.stringify's short escapes (RFC 8785 §3.2.2.2): the only ones a canonical string may use. */
 const SHORT_ESCAPES: Record<number, number> = { 98: 0x08, 102: 0x0c, 110: 0x0a, 114: 0x0d, 116: 0x09, 34: 0x22, 92: 0x5c };

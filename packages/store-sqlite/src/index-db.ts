@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, rmSync } from "node:fs";
-import { StoreError } from "@sealtrail/core";
 import Database from "better-sqlite3";
+import { applyMigrations, assertMigrated } from "./migrate.js";
 
 /**
  * The query index (DESIGN §6), derived from the leaves and rebuildable from them, so it is NOT
@@ -106,7 +106,7 @@ export function openIndexForWriting(path: string): Database.Database {
   db.pragma(`cache_size = ${-64 * 1024}`);
   db.pragma("wal_autocheckpoint = 16000");
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-  migrateIndex(db);
+  applyMigrations(db, "index_migrations", INDEX_MIGRATIONS);
   return db;
 }
 
@@ -115,14 +115,7 @@ export function openIndexReadonly(path: string): Database.Database | undefined {
   if (!existsSync(path)) return undefined;
   const db = new Database(path, { readonly: true, fileMustExist: true });
   db.pragma("busy_timeout = 5000");
-  const version = db.prepare<[], { v: number | null }>("SELECT max(version) AS v FROM index_migrations").get()?.v ?? 0;
-  if (version !== INDEX_MIGRATIONS.length) {
-    db.close();
-    throw new StoreError(
-      "schema_outdated",
-      `sqlite: ${path} has index schema version ${version}, expected ${INDEX_MIGRATIONS.length}; start the server once to migrate it`,
-    );
-  }
+  assertMigrated(db, "index_migrations", INDEX_MIGRATIONS, path);
   return db;
 }
 
@@ -130,18 +123,4 @@ export function openIndexReadonly(path: string): Database.Database | undefined {
 export function removeIndex(path: string): void {
   if (path === ":memory:") return;
   for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
-}
-
-function migrateIndex(db: Database.Database): void {
-  db.exec("CREATE TABLE IF NOT EXISTS index_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-  const isApplied = db.prepare<[number], { version: number }>("SELECT version FROM index_migrations WHERE version = ?");
-  for (const [i, sql] of INDEX_MIGRATIONS.entries()) {
-    const version = i + 1;
-    if (isApplied.get(version)) continue;
-    db.transaction(() => {
-      if (isApplied.get(version)) return;
-      db.exec(sql);
-      db.prepare("INSERT INTO index_migrations (version, applied_at) VALUES (?, ?)").run(version, new Date().toISOString());
-    }).immediate();
-  }
 }

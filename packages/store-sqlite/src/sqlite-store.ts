@@ -15,6 +15,7 @@ import type {
 } from "@sealtrail/engine";
 import Database from "better-sqlite3";
 import { indexPathOf, openIndexForWriting, openIndexReadonly, removeIndex } from "./index-db.js";
+import { applyMigrations, assertMigrated } from "./migrate.js";
 import { createQueryExecutor, type QueryExecutor } from "./query-executor.js";
 import { createDeferredIndex, type DeferredIndex, fieldsOfLeaf, type IndexBatch } from "./query-index.js";
 import { createSqliteRetention } from "./retention.js";
@@ -369,7 +370,7 @@ function openForWriting(path: string, durability: "full" | "normal"): Database.D
   // commits be copied once. The WAL is truncated back to that size after a checkpoint.
   db.pragma("wal_autocheckpoint = 16000");
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-  migrate(db);
+  applyMigrations(db, "schema_migrations", MIGRATIONS);
   return db;
 }
 
@@ -394,28 +395,6 @@ function openReadonly(path: string): Database.Database {
     throw new StoreError("store_failed", `sqlite: cannot open ${path} for reading: ${(cause as Error).message}`, { cause });
   }
   db.pragma("busy_timeout = 5000");
-  const row = db.prepare<[], { v: number | null }>("SELECT max(version) AS v FROM schema_migrations").get();
-  if ((row?.v ?? 0) !== MIGRATIONS.length) {
-    db.close();
-    throw new StoreError(
-      "schema_outdated",
-      `sqlite: ${path} has schema version ${row?.v ?? 0}, expected ${MIGRATIONS.length}; start the server once to migrate it`,
-    );
-  }
+  assertMigrated(db, "schema_migrations", MIGRATIONS, path);
   return db;
-}
-
-function migrate(db: Database.Database): void {
-  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-  const isApplied = db.prepare<[number], { version: number }>("SELECT version FROM schema_migrations WHERE version = ?");
-  for (const [i, sql] of MIGRATIONS.entries()) {
-    const version = i + 1;
-    if (isApplied.get(version)) continue;
-    db.transaction(() => {
-      // Checked again under the write lock: another process may have migrated since the read above.
-      if (isApplied.get(version)) return;
-      db.exec(sql);
-      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, new Date().toISOString());
-    }).immediate();
-  }
 }
