@@ -326,6 +326,43 @@ async function deferQueryIndexes(pool: pg.Pool): Promise<{ restore(log: (line: s
   };
 }
 
+/**
+ * `--reuse` of a deferred load stopped while its indexes were being built (rows loaded, the load's
+ * last step cut short): builds whatever index is missing, on both sides, from the definitions the
+ * migrations make (read from a scratch database migrated for the purpose), then re-analyzes.
+ */
+async function finishIndexes(cluster: TestCluster, url: string, log: (line: string) => void): Promise<void> {
+  const scratch = `${QUERY_DATABASE}_schema`;
+  cluster.psql("postgres", `DROP DATABASE IF EXISTS ${scratch}`);
+  cluster.psql("postgres", `CREATE DATABASE ${scratch}`);
+  const fresh = await createPostgresStore({ connectionString: cluster.url(scratch), poolSize: 1 });
+  const { rows: wanted } = await fresh.pool.query<{ name: string; def: string }>(
+    "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'events' ORDER BY 1",
+  );
+  await fresh.close();
+  cluster.psql("postgres", `DROP DATABASE ${scratch}`);
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    const { rows } = await pool.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()");
+    const present = new Set(rows.map((r) => r.name));
+    const missing = [
+      ...wanted.filter((w) => !present.has(w.name)).map((w) => ({ name: w.name, def: w.def.replace(" ON ONLY ", " ON ") })),
+      ...PLAIN_INDEXES.trim()
+        .split("\n")
+        .map((def) => ({ name: def.split(" ")[2] as string, def }))
+        .filter((p) => !present.has(p.name)),
+    ];
+    for (const { name, def } of missing) {
+      const started = performance.now();
+      await pool.query(def);
+      log(`  built ${name} in ${Math.round((performance.now() - started) / 1000)} s (missing from the kept dataset)`);
+    }
+    if (missing.length > 0) await pool.query("VACUUM ANALYZE");
+  } finally {
+    await pool.end();
+  }
+}
+
 async function loadQueryDataset(
   cluster: TestCluster,
   url: string,
@@ -428,6 +465,7 @@ async function queryBench(
     for (let i = 0; i < total && regenerated.offer(data.next()); i++);
     samples = regenerated.samples;
     log(`query: on the ${total} events kept in ${options.dir}`);
+    await finishIndexes(cluster, url, log);
   } else if (options.dir) {
     if (cluster.psql("postgres", `SELECT 1 FROM pg_database WHERE datname = '${QUERY_DATABASE}'`).includes("1"))
       throw new Error(`${options.dir} already holds a dataset: measure it with --reuse, or load into another directory`);
