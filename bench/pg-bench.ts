@@ -331,7 +331,7 @@ async function deferQueryIndexes(pool: pg.Pool): Promise<{ restore(log: (line: s
  * last step cut short): builds whatever index is missing, on both sides, from the definitions the
  * migrations make (read from a scratch database migrated for the purpose), then re-analyzes.
  */
-async function finishIndexes(cluster: TestCluster, url: string, log: (line: string) => void): Promise<void> {
+async function finishIndexes(cluster: TestCluster, url: string, events: number, log: (line: string) => void): Promise<void> {
   const scratch = `${QUERY_DATABASE}_schema`;
   cluster.psql("postgres", `DROP DATABASE IF EXISTS ${scratch}`);
   cluster.psql("postgres", `CREATE DATABASE ${scratch}`);
@@ -343,6 +343,12 @@ async function finishIndexes(cluster: TestCluster, url: string, log: (line: stri
   cluster.psql("postgres", `DROP DATABASE ${scratch}`);
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   try {
+    // A load stopped before its last row must not pass for the dataset asked for.
+    const { rows: counted } = await pool.query<{ ours: string; theirs: string }>(
+      "SELECT (SELECT count(*) FROM entries) AS ours, (SELECT count(*) FROM plain_events) AS theirs",
+    );
+    const [ours, theirs] = [Number(counted[0]?.ours), Number(counted[0]?.theirs)];
+    if (ours !== events || theirs !== events) throw new Error(`the kept dataset holds ${ours} / ${theirs} events, not ${events}`);
     const { rows } = await pool.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()");
     const present = new Set(rows.map((r) => r.name));
     const missing = [
@@ -465,7 +471,7 @@ async function queryBench(
     for (let i = 0; i < total && regenerated.offer(data.next()); i++);
     samples = regenerated.samples;
     log(`query: on the ${total} events kept in ${options.dir}`);
-    await finishIndexes(cluster, url, log);
+    await finishIndexes(cluster, url, total, log);
   } else if (options.dir) {
     if (cluster.psql("postgres", `SELECT 1 FROM pg_database WHERE datname = '${QUERY_DATABASE}'`).includes("1"))
       throw new Error(`${options.dir} already holds a dataset: measure it with --reuse, or load into another directory`);
