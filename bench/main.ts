@@ -30,6 +30,7 @@ const { values } = parseArgs({
     keep: { type: "boolean", default: false },
     reuse: { type: "string" },
     dir: { type: "string" },
+    resume: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
 });
@@ -107,7 +108,7 @@ try {
           queriesOnly: !suites.has("pg"),
           deferIndexes: values["defer-indexes"],
           // The kept cluster lives in DIR/pg, beside the SQLite suite's databases.
-          ...(keep || values.reuse ? { dir: join(dir, "pg"), reuse: values.reuse !== undefined } : {}),
+          ...(keep || values.reuse ? { dir: join(dir, "pg"), reuse: values.reuse !== undefined, resume: values.resume } : {}),
           log,
         }),
       ),

@@ -37,6 +37,8 @@ export async function runPostgresBench(options: {
   /** Keep the cluster in this directory (`--keep`), or measure the dataset it holds (`reuse`). */
   dir?: string;
   reuse?: boolean;
+  /** Continue a load into `dir` that was stopped before its last event (`--resume`). */
+  resume?: boolean;
 }): Promise<Record<string, unknown>> {
   const log = options.log;
   if (options.reuse && !options.dir) throw new Error("reuse needs the directory of a kept cluster");
@@ -305,33 +307,23 @@ function sampler(): {
 /**
  * For loading 10M events in reasonable time (`--defer-indexes`, as the SQLite suite): the query
  * index's secondary indexes (every index of `events`, all secondary) are dropped before loading and
- * created again afterwards from the definitions the migrations made (pg_indexes), so PostgreSQL
+ * created again afterwards (finishIndexes) from the definitions the migrations make, so PostgreSQL
  * builds each by one sort instead of row by row. The rows are the ones the store itself wrote
  * through its append path; entries, tiles and checkpoints keep their keys throughout.
  */
-async function deferQueryIndexes(pool: pg.Pool): Promise<{ restore(log: (line: string) => void): Promise<void> }> {
-  const { rows } = await pool.query<{ name: string; def: string }>(
-    "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'events' ORDER BY 1",
+async function dropQueryIndexes(pool: pg.Pool): Promise<void> {
+  const { rows } = await pool.query<{ name: string }>(
+    "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'events' ORDER BY 1",
   );
   for (const { name } of rows) await pool.query(`DROP INDEX ${name}`);
-  return {
-    restore: async (log) => {
-      for (const { name, def } of rows) {
-        const started = performance.now();
-        // A partitioned table's index reads `ON ONLY events`: without ONLY it is built on every partition.
-        await pool.query(def.replace(" ON ONLY ", " ON "));
-        log(`  built ${name} in ${Math.round((performance.now() - started) / 1000)} s`);
-      }
-    },
-  };
 }
 
 /**
- * `--reuse` of a deferred load stopped while its indexes were being built (rows loaded, the load's
- * last step cut short): builds whatever index is missing, on both sides, from the definitions the
- * migrations make (read from a scratch database migrated for the purpose), then re-analyzes.
+ * Builds whatever index of the query index or the plain table is missing, from the definitions the
+ * migrations make (read from a scratch database migrated for the purpose): the end of a deferred
+ * load, and `--reuse` of one stopped while building them. Returns how many it built.
  */
-async function finishIndexes(cluster: TestCluster, url: string, events: number, log: (line: string) => void): Promise<void> {
+async function finishIndexes(cluster: TestCluster, url: string, events: number, log: (line: string) => void): Promise<number> {
   const scratch = `${QUERY_DATABASE}_schema`;
   cluster.psql("postgres", `DROP DATABASE IF EXISTS ${scratch}`);
   cluster.psql("postgres", `CREATE DATABASE ${scratch}`);
@@ -361,9 +353,9 @@ async function finishIndexes(cluster: TestCluster, url: string, events: number, 
     for (const { name, def } of missing) {
       const started = performance.now();
       await pool.query(def);
-      log(`  built ${name} in ${Math.round((performance.now() - started) / 1000)} s (missing from the kept dataset)`);
+      log(`  built ${name} in ${Math.round((performance.now() - started) / 1000)} s`);
     }
-    if (missing.length > 0) await pool.query("VACUUM ANALYZE");
+    return missing.length;
   } finally {
     await pool.end();
   }
@@ -372,7 +364,7 @@ async function finishIndexes(cluster: TestCluster, url: string, events: number, 
 async function loadQueryDataset(
   cluster: TestCluster,
   url: string,
-  options: { events: number; tenants?: number; deferIndexes?: boolean },
+  options: { events: number; tenants?: number; deferIndexes?: boolean; resume?: boolean },
   log: (line: string) => void,
 ): Promise<{ tenant: string; event: EventInput }[]> {
   const total = options.events;
@@ -389,7 +381,7 @@ async function loadQueryDataset(
     // A bulk load: commits need not wait for the WAL flush (they are not acknowledgements here).
     cluster.psql("postgres", `ALTER DATABASE ${QUERY_DATABASE} SET synchronous_commit = off`);
   }
-  const deferred = defer ? await deferQueryIndexes(admin) : undefined;
+  if (defer) await dropQueryIndexes(admin);
   const signer = await parseSignerKey(await generateSignerKey("bench.local"));
   const engine = await LogEngine.open({
     store,
@@ -398,8 +390,24 @@ async function loadQueryDataset(
     maxEventsPerCommit: 20_000,
     checkpointIntervalMs: 60_000,
   });
-  await admin.query(defer ? PLAIN_TABLE : PLAIN_TABLE + PLAIN_INDEXES);
+  // A resumed load skips, per tenant, the events each side already holds (per-tenant order is the
+  // stream's on both sides, whatever chunk a stopped load was in the middle of).
+  const skipStore = new Map<string, number>();
+  const skipPlain = new Map<string, number>();
+  if (options.resume) {
+    for (const stored of await store.listLogs()) skipStore.set(stored.name, stored.size);
+    const { rows } = await admin.query<{ tenant: string; n: string }>("SELECT tenant, count(*) AS n FROM plain_events GROUP BY tenant");
+    for (const row of rows) skipPlain.set(row.tenant, Number(row.n));
+    const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    log(`  resuming: ${sum(skipStore)} events already in the store, ${sum(skipPlain)} in the plain table`);
+  } else await admin.query(defer ? PLAIN_TABLE : PLAIN_TABLE + PLAIN_INDEXES);
+  const take = (skip: Map<string, number>, tenant: string): boolean => {
+    const left = skip.get(tenant) ?? 0;
+    if (left > 0) skip.set(tenant, left - 1);
+    return left === 0;
+  };
   const samples = sampler();
+  let appended = 0;
   let engineMs = 0;
   let plainMs = 0;
   const chunk = 20_000;
@@ -411,11 +419,13 @@ async function loadQueryDataset(
     for (const row of rows) samples.offer(row);
     const byTenant = new Map<string, EventInput[]>();
     for (const row of rows) {
+      if (!take(skipStore, row.tenant)) continue;
+      appended++;
       const list = byTenant.get(row.tenant);
       if (list) list.push(row.event);
       else byTenant.set(row.tenant, [row.event]);
     }
-    const plainRows = rows.map((r) => plainRow(r.tenant, r.event));
+    const plainRows = rows.filter((r) => take(skipPlain, r.tenant)).map((r) => plainRow(r.tenant, r.event));
     // The plain table receives the chunks in stream order, after the previous chunk's rows.
     const appendChunk = async (before: Promise<unknown>) => {
       let at = performance.now();
@@ -438,11 +448,10 @@ async function loadQueryDataset(
   await engine.close();
   if (defer) {
     log(
-      `  bulk load: ${Math.round(total / ((performance.now() - started) / 1000))} events/s, both sides together (a load rate, not ingest)`,
+      `  bulk load: ${Math.round(appended / ((performance.now() - started) / 1000))} events/s, both sides together (a load rate, not ingest)`,
     );
     const at = performance.now();
-    await deferred?.restore(log);
-    for (const statement of PLAIN_INDEXES.trim().split("\n")) await admin.query(statement);
+    await finishIndexes(cluster, url, total, log);
     cluster.psql("postgres", `ALTER DATABASE ${QUERY_DATABASE} RESET synchronous_commit`);
     log(`  indexes built in ${Math.round((performance.now() - at) / 1000)} s`);
   } else {
@@ -458,7 +467,15 @@ async function loadQueryDataset(
 
 async function queryBench(
   cluster: TestCluster,
-  options: { events: number; tenants?: number; iterations?: number; deferIndexes?: boolean; reuse?: boolean; dir?: string },
+  options: {
+    events: number;
+    tenants?: number;
+    iterations?: number;
+    deferIndexes?: boolean;
+    reuse?: boolean;
+    resume?: boolean;
+    dir?: string;
+  },
   log: (line: string) => void,
 ): Promise<Record<string, unknown>> {
   const total = options.events;
@@ -471,13 +488,17 @@ async function queryBench(
     for (let i = 0; i < total && regenerated.offer(data.next()); i++);
     samples = regenerated.samples;
     log(`query: on the ${total} events kept in ${options.dir}`);
-    await finishIndexes(cluster, url, total, log);
+    // What autovacuum does to an insert-only table in production, on both sides before measuring.
+    if ((await finishIndexes(cluster, url, total, log)) > 0) cluster.psql(QUERY_DATABASE, "VACUUM ANALYZE");
   } else if (options.dir) {
-    if (cluster.psql("postgres", `SELECT 1 FROM pg_database WHERE datname = '${QUERY_DATABASE}'`).includes("1"))
-      throw new Error(`${options.dir} already holds a dataset: measure it with --reuse, or load into another directory`);
-    cluster.psql("postgres", `CREATE DATABASE ${QUERY_DATABASE}`);
+    const exists = cluster.psql("postgres", `SELECT 1 FROM pg_database WHERE datname = '${QUERY_DATABASE}'`).includes("1");
+    if (exists && !options.resume)
+      throw new Error(
+        `${options.dir} already holds a dataset: measure it with --reuse, finish loading it with --resume, or load elsewhere`,
+      );
+    if (!exists) cluster.psql("postgres", `CREATE DATABASE ${QUERY_DATABASE}`);
     url = cluster.url(QUERY_DATABASE);
-    samples = await loadQueryDataset(cluster, url, options, log);
+    samples = await loadQueryDataset(cluster, url, { ...options, resume: exists }, log);
   } else {
     url = await cluster.createDatabase();
     samples = await loadQueryDataset(cluster, url, options, log);
