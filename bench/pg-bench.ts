@@ -377,11 +377,12 @@ async function loadQueryDataset(
   // receivedAt is the load time; the partitions of the current month onwards exist already.
   await ensurePartitions(store.pool, Date.now());
   const admin = new pg.Pool({ connectionString: url, max: 4 });
+  const database = new URL(url).pathname.slice(1);
   if (defer) {
     // A bulk load: commits need not wait for the WAL flush (they are not acknowledgements here).
-    cluster.psql("postgres", `ALTER DATABASE ${QUERY_DATABASE} SET synchronous_commit = off`);
+    cluster.psql("postgres", `ALTER DATABASE ${database} SET synchronous_commit = off`);
+    await dropQueryIndexes(admin);
   }
-  if (defer) await dropQueryIndexes(admin);
   const signer = await parseSignerKey(await generateSignerKey("bench.local"));
   const engine = await LogEngine.open({
     store,
@@ -452,7 +453,7 @@ async function loadQueryDataset(
     );
     const at = performance.now();
     await finishIndexes(cluster, url, total, log);
-    cluster.psql("postgres", `ALTER DATABASE ${QUERY_DATABASE} RESET synchronous_commit`);
+    cluster.psql("postgres", `ALTER DATABASE ${database} RESET synchronous_commit`);
     log(`  indexes built in ${Math.round((performance.now() - at) / 1000)} s`);
   } else {
     log(
