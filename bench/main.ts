@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     "defer-indexes": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     reuse: { type: "string" },
+    dir: { type: "string" },
+    resume: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
 });
@@ -36,18 +38,21 @@ const suites = new Set(values.only.split(","));
 const events = Number(values.events);
 const tenants = Number(values.tenants);
 const log = (line: string) => process.stderr.write(`${line}\n`);
-// --keep leaves the loaded databases for a later `--reuse DIR --only query` (10M takes an hour to load).
-const dir = values.reuse ?? mkdtempSync(join(tmpdir(), "sealtrail-bench-"));
+// --keep leaves the loaded databases for a later `--reuse DIR --only query` (10M takes an hour to load);
+// --dir DIR loads into DIR (created if missing) and keeps it.
+const keep = values.keep || values.dir !== undefined;
+const dir = values.reuse ?? values.dir ?? mkdtempSync(join(tmpdir(), "sealtrail-bench-"));
+mkdirSync(dir, { recursive: true });
 const summary: Record<string, unknown> = { events, tenants, node: process.version, cpus: cpus().length };
 log(`Sealtrail benchmark: ${events} events across ${tenants} tenants, node ${process.version}, ${cpus().length} CPUs (${dir})`);
 try {
-  if (values.reuse) {
+  if (values.reuse && suites.has("query")) {
     log(`query: on the databases an earlier run kept in ${dir}, first page (50 newest) per documented shape:`);
     Object.assign(
       summary,
       await runQueryBench({ data: reuseLoadedData(dir, events, tenants), iterations: Number(values.iterations), log }),
     );
-  } else if (suites.has("ingest") || suites.has("query") || suites.has("proof")) {
+  } else if (!values.reuse && (suites.has("ingest") || suites.has("query") || suites.has("proof"))) {
     log("ingest (embedded library, durable) and storage, vs a plain indexed better-sqlite3 table:");
     const data = await runIngestBench({
       dir,
@@ -86,12 +91,31 @@ try {
     log("audit.record() inside a request handler: requests/s with and without it, same app, same run:");
     Object.assign(summary, prefixed("record_", await runRecordOverheadBench({ log })));
   }
-  if (suites.has("pg")) {
-    log("PostgreSQL: ingest through 1, 2 and 4 server processes vs INSERT / COPY; queries vs a plain table:");
-    Object.assign(summary, prefixed("pg_", await runPostgresBench({ events, tenants, iterations: Number(values.iterations), log })));
+  if (suites.has("pg") || suites.has("pg-query")) {
+    log(
+      suites.has("pg")
+        ? "PostgreSQL: ingest through 1, 2 and 4 server processes vs INSERT / COPY; queries vs a plain table:"
+        : "PostgreSQL: queries vs a plain table:",
+    );
+    Object.assign(
+      summary,
+      prefixed(
+        "pg_",
+        await runPostgresBench({
+          events,
+          tenants,
+          iterations: Number(values.iterations),
+          queriesOnly: !suites.has("pg"),
+          deferIndexes: values["defer-indexes"],
+          // The kept cluster lives in DIR/pg, beside the SQLite suite's databases.
+          ...(keep || values.reuse ? { dir: join(dir, "pg"), reuse: values.reuse !== undefined, resume: values.resume } : {}),
+          log,
+        }),
+      ),
+    );
   }
 } finally {
-  if (values.keep || values.reuse) log(`kept ${dir}`);
+  if (keep || values.reuse) log(`kept ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
 }
 

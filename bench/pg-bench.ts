@@ -18,9 +18,9 @@ import { fmt, type Latency, timeMany } from "./stats.ts";
  *    batches of BATCH, CLIENTS requests in flight, acknowledged once integrated), beside plain
  *    multi-row INSERT and COPY of the same events into an equivalent indexed table;
  *  - queries: p50/p99 of the first page (50 newest) per documented shape over `events` events
- *    (the 10M target: `--events 10000000`), beside the same question on the plain table. The
- *    query dataset is loaded through the engine and store themselves in large commits (no HTTP),
- *    so the tables are exactly what the store produces.
+ *    (the 10M target: `--events 10000000 --defer-indexes`), beside the same question on the plain
+ *    table. The query dataset is loaded through the engine and store themselves in large commits
+ *    (no HTTP), so the tables are exactly what the store produces.
  * The cluster runs with fsync on: acknowledged means durable, on both sides.
  */
 export async function runPostgresBench(options: {
@@ -30,31 +30,54 @@ export async function runPostgresBench(options: {
   ingestEvents?: number;
   tenants?: number;
   iterations?: number;
+  /** Only the query part (`--only pg-query`). */
+  queriesOnly?: boolean;
+  /** Build the query index and the plain table's indexes after loading (see deferQueryIndexes). */
+  deferIndexes?: boolean;
+  /** Keep the cluster in this directory (`--keep`), or measure the dataset it holds (`reuse`). */
+  dir?: string;
+  reuse?: boolean;
+  /** Continue a load into `dir` that was stopped before its last event (`--resume`). */
+  resume?: boolean;
 }): Promise<Record<string, unknown>> {
   const log = options.log;
+  if (options.reuse && !options.dir) throw new Error("reuse needs the directory of a kept cluster");
   const cluster = await startTestCluster({
-    settings: { fsync: "on", full_page_writes: "on", shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" },
+    settings: {
+      fsync: "on",
+      full_page_writes: "on",
+      shared_buffers: "4GB",
+      max_wal_size: "4GB",
+      checkpoint_timeout: "30min",
+      maintenance_work_mem: "2GB",
+      max_parallel_maintenance_workers: "2",
+    },
+    ...(options.dir ? { dir: options.dir } : {}),
   });
+  log(`  cluster: ${options.dir ?? "throwaway"} on port ${cluster.port}`);
   const dir = mkdtempSync(join(tmpdir(), "sealtrail-pg-bench-"));
   try {
-    const ingestEvents = options.ingestEvents ?? Math.min(options.events, 40_000);
-    log(`ingest: ${ingestEvents} events per run, batches of ${BATCH}, ${CLIENTS} requests in flight`);
-    const ingest: Record<string, number> = {};
-    for (const servers of [1, 2, 4]) {
-      ingest[`servers_${servers}_eps`] = await ingestThroughServers(cluster, dir, servers, ingestEvents, INGEST_TENANTS);
-      log(`  ${servers} server process${servers > 1 ? "es" : "  "}  ${String(ingest[`servers_${servers}_eps`]).padStart(8)} events/s`);
+    let ingestFigures: Record<string, unknown> = {};
+    if (!options.queriesOnly) {
+      const ingestEvents = options.ingestEvents ?? Math.min(options.events, 40_000);
+      log(`ingest: ${ingestEvents} events per run, batches of ${BATCH}, ${CLIENTS} requests in flight`);
+      const ingest: Record<string, number> = {};
+      for (const servers of [1, 2, 4]) {
+        ingest[`servers_${servers}_eps`] = await ingestThroughServers(cluster, dir, servers, ingestEvents, INGEST_TENANTS);
+        log(`  ${servers} server process${servers > 1 ? "es" : "  "}  ${String(ingest[`servers_${servers}_eps`]).padStart(8)} events/s`);
+      }
+      const baseline = await ingestBaselines(cluster, ingestEvents, INGEST_TENANTS);
+      log(`  plain INSERT (${BATCH} rows)   ${String(baseline.insert).padStart(8)} events/s   (same table shape, no tree, no signing)`);
+      log(`  plain COPY               ${String(baseline.copy).padStart(8)} events/s`);
+      ingestFigures = {
+        ingest_events: ingestEvents,
+        ingest_eps: ingest,
+        baseline_insert_eps: baseline.insert,
+        baseline_copy_eps: baseline.copy,
+      };
     }
-    const baseline = await ingestBaselines(cluster, ingestEvents, INGEST_TENANTS);
-    log(`  plain INSERT (${BATCH} rows)   ${String(baseline.insert).padStart(8)} events/s   (same table shape, no tree, no signing)`);
-    log(`  plain COPY               ${String(baseline.copy).padStart(8)} events/s`);
     const queries = await queryBench(cluster, options, log);
-    return {
-      ingest_events: ingestEvents,
-      ingest_eps: ingest,
-      baseline_insert_eps: baseline.insert,
-      baseline_copy_eps: baseline.copy,
-      ...queries,
-    };
+    return { ...ingestFigures, ...queries };
   } finally {
     await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -148,15 +171,21 @@ async function ingestThroughServers(cluster: TestCluster, dir: string, count: nu
     return Math.round(events / ((performance.now() - started) / 1000));
   } finally {
     for (const server of servers) await server.stop();
+    dropDatabase(cluster, url);
   }
 }
 
+const dropDatabase = (cluster: TestCluster, url: string): void => {
+  cluster.psql("postgres", `DROP DATABASE ${new URL(url).pathname.slice(1)}`);
+};
+
 /** A plain table with the same events and btree indexes a user would build (the query-bench baseline, on PostgreSQL). */
-const PLAIN_SCHEMA = `
+const PLAIN_TABLE = `
 CREATE TABLE plain_events (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant text NOT NULL, occurred_ms bigint NOT NULL, action text NOT NULL,
   actor_id text NOT NULL, outcome text NOT NULL, target_type text, target_id text, request_id text, body text NOT NULL
-);
+);`;
+const PLAIN_INDEXES = `
 CREATE INDEX plain_tenant_time ON plain_events (tenant, occurred_ms);
 CREATE INDEX plain_tenant_actor ON plain_events (tenant, actor_id);
 CREATE INDEX plain_tenant_action ON plain_events (tenant, action);
@@ -201,7 +230,7 @@ async function ingestBaselines(cluster: TestCluster, events: number, tenants: nu
   const url = await cluster.createDatabase();
   const pool = new pg.Pool({ connectionString: url, max: CLIENTS });
   try {
-    await pool.query(PLAIN_SCHEMA);
+    await pool.query(PLAIN_TABLE + PLAIN_INDEXES);
     let next = 0;
     let started = performance.now();
     await Promise.all(
@@ -249,21 +278,111 @@ async function ingestBaselines(cluster: TestCluster, events: number, tenants: nu
     return { insert, copy };
   } finally {
     await pool.end();
+    dropDatabase(cluster, url);
   }
 }
 
-async function queryBench(
+/** The database of the query dataset: a fixed name, so a kept cluster can be measured again. */
+const QUERY_DATABASE = "sealtrail_bench";
+
+/**
+ * The sampled events whose fields parameterise the queries (every query has matches): a seeded
+ * 0.2 % of the stream, at most 5,000, so `--reuse` regenerates exactly the samples of the load.
+ */
+function sampler(): {
+  offer(row: { tenant: string; event: EventInput }): boolean;
+  readonly samples: { tenant: string; event: EventInput }[];
+} {
+  const rand = seededRandom(99);
+  const samples: { tenant: string; event: EventInput }[] = [];
+  return {
+    samples,
+    offer(row) {
+      if (rand() < 0.002 && samples.length < 5000) samples.push(row);
+      return samples.length < 5000;
+    },
+  };
+}
+
+/**
+ * For loading 10M events in reasonable time (`--defer-indexes`, as the SQLite suite): the query
+ * index's secondary indexes (every index of `events`, all secondary) are dropped before loading and
+ * created again afterwards (finishIndexes) from the definitions the migrations make, so PostgreSQL
+ * builds each by one sort instead of row by row. The rows are the ones the store itself wrote
+ * through its append path; entries, tiles and checkpoints keep their keys throughout.
+ */
+async function dropQueryIndexes(pool: pg.Pool): Promise<void> {
+  const { rows } = await pool.query<{ name: string }>(
+    "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'events' ORDER BY 1",
+  );
+  for (const { name } of rows) await pool.query(`DROP INDEX ${name}`);
+}
+
+/**
+ * Builds whatever index of the query index or the plain table is missing, from the definitions the
+ * migrations make (read from a scratch database migrated for the purpose): the end of a deferred
+ * load, and `--reuse` of one stopped while building them. Returns how many it built.
+ */
+async function finishIndexes(cluster: TestCluster, url: string, events: number, log: (line: string) => void): Promise<number> {
+  const scratch = `${QUERY_DATABASE}_schema`;
+  cluster.psql("postgres", `DROP DATABASE IF EXISTS ${scratch}`);
+  cluster.psql("postgres", `CREATE DATABASE ${scratch}`);
+  const fresh = await createPostgresStore({ connectionString: cluster.url(scratch), poolSize: 1 });
+  const { rows: wanted } = await fresh.pool.query<{ name: string; def: string }>(
+    "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'events' ORDER BY 1",
+  );
+  await fresh.close();
+  cluster.psql("postgres", `DROP DATABASE ${scratch}`);
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    // A load stopped before its last row must not pass for the dataset asked for.
+    const { rows: counted } = await pool.query<{ ours: string; theirs: string }>(
+      "SELECT (SELECT count(*) FROM entries) AS ours, (SELECT count(*) FROM plain_events) AS theirs",
+    );
+    const [ours, theirs] = [Number(counted[0]?.ours), Number(counted[0]?.theirs)];
+    if (ours !== events || theirs !== events) throw new Error(`the kept dataset holds ${ours} / ${theirs} events, not ${events}`);
+    const { rows } = await pool.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()");
+    const present = new Set(rows.map((r) => r.name));
+    const missing = [
+      ...wanted.filter((w) => !present.has(w.name)).map((w) => ({ name: w.name, def: w.def.replace(" ON ONLY ", " ON ") })),
+      ...PLAIN_INDEXES.trim()
+        .split("\n")
+        .map((def) => ({ name: def.split(" ")[2] as string, def }))
+        .filter((p) => !present.has(p.name)),
+    ];
+    for (const { name, def } of missing) {
+      const started = performance.now();
+      await pool.query(def);
+      log(`  built ${name} in ${Math.round((performance.now() - started) / 1000)} s`);
+    }
+    return missing.length;
+  } finally {
+    await pool.end();
+  }
+}
+
+async function loadQueryDataset(
   cluster: TestCluster,
-  options: { events: number; tenants?: number; iterations?: number },
+  url: string,
+  options: { events: number; tenants?: number; deferIndexes?: boolean; resume?: boolean },
   log: (line: string) => void,
-): Promise<Record<string, unknown>> {
-  const url = await cluster.createDatabase();
+): Promise<{ tenant: string; event: EventInput }[]> {
   const total = options.events;
   const data = dataset({ total, ...(options.tenants ? { tenants: options.tenants } : {}) });
-  log(`query: ${total} events across ${data.tenants} tenants, loaded through the engine and store (commits of 20,000)`);
+  const defer = options.deferIndexes ?? false;
+  log(
+    `query: loading ${total} events across ${data.tenants} tenants through the engine and store (commits of 20,000)${defer ? ", indexes built after loading" : ""}`,
+  );
   const store = await createPostgresStore({ connectionString: url, poolSize: 4 });
   // receivedAt is the load time; the partitions of the current month onwards exist already.
   await ensurePartitions(store.pool, Date.now());
+  const admin = new pg.Pool({ connectionString: url, max: 4 });
+  const database = new URL(url).pathname.slice(1);
+  if (defer) {
+    // A bulk load: commits need not wait for the WAL flush (they are not acknowledgements here).
+    cluster.psql("postgres", `ALTER DATABASE ${database} SET synchronous_commit = off`);
+    await dropQueryIndexes(admin);
+  }
   const signer = await parseSignerKey(await generateSignerKey("bench.local"));
   const engine = await LogEngine.open({
     store,
@@ -272,38 +391,121 @@ async function queryBench(
     maxEventsPerCommit: 20_000,
     checkpointIntervalMs: 60_000,
   });
-  const plain = new pg.Pool({ connectionString: url, max: 4 });
-  await plain.query(PLAIN_SCHEMA);
-  const samples: { tenant: string; event: EventInput }[] = [];
-  const rand = seededRandom(99);
+  // A resumed load skips, per tenant, the events each side already holds (per-tenant order is the
+  // stream's on both sides, whatever chunk a stopped load was in the middle of).
+  const skipStore = new Map<string, number>();
+  const skipPlain = new Map<string, number>();
+  if (options.resume) {
+    for (const stored of await store.listLogs()) skipStore.set(stored.name, stored.size);
+    const { rows } = await admin.query<{ tenant: string; n: string }>("SELECT tenant, count(*) AS n FROM plain_events GROUP BY tenant");
+    for (const row of rows) skipPlain.set(row.tenant, Number(row.n));
+    const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    log(`  resuming: ${sum(skipStore)} events already in the store, ${sum(skipPlain)} in the plain table`);
+  } else await admin.query(defer ? PLAIN_TABLE : PLAIN_TABLE + PLAIN_INDEXES);
+  const take = (skip: Map<string, number>, tenant: string): boolean => {
+    const left = skip.get(tenant) ?? 0;
+    if (left > 0) skip.set(tenant, left - 1);
+    return left === 0;
+  };
+  const samples = sampler();
+  let appended = 0;
   let engineMs = 0;
   let plainMs = 0;
   const chunk = 20_000;
+  const started = performance.now();
+  // A bulk load overlaps the next chunk's engine work (hashing, signing) with this chunk's commit.
+  let inflight: Promise<unknown> = Promise.resolve();
   for (let done = 0; done < total; done += chunk) {
     const rows = Array.from({ length: Math.min(chunk, total - done) }, () => data.next());
-    for (const row of rows) if (rand() < 0.002 && samples.length < 5000) samples.push(row);
+    for (const row of rows) samples.offer(row);
     const byTenant = new Map<string, EventInput[]>();
-    for (const row of rows) byTenant.set(row.tenant, [...(byTenant.get(row.tenant) ?? []), row.event]);
-    let started = performance.now();
-    await Promise.all([...byTenant].map(([tenant, events]) => engine.append(tenant, events)));
-    engineMs += performance.now() - started;
-    started = performance.now();
-    for (let i = 0; i < rows.length; i += 5000)
-      await insertPlain(
-        plain,
-        rows.slice(i, i + 5000).map((r) => plainRow(r.tenant, r.event)),
-      );
-    plainMs += performance.now() - started;
-    if ((done / chunk) % 25 === 0) log(`  loaded ${done + rows.length} events`);
+    for (const row of rows) {
+      if (!take(skipStore, row.tenant)) continue;
+      appended++;
+      const list = byTenant.get(row.tenant);
+      if (list) list.push(row.event);
+      else byTenant.set(row.tenant, [row.event]);
+    }
+    const plainRows = rows.filter((r) => take(skipPlain, r.tenant)).map((r) => plainRow(r.tenant, r.event));
+    // The plain table receives the chunks in stream order, after the previous chunk's rows.
+    const appendChunk = async (before: Promise<unknown>) => {
+      let at = performance.now();
+      await Promise.all([...byTenant].map(([tenant, events]) => engine.append(tenant, events)));
+      engineMs += performance.now() - at;
+      await before;
+      at = performance.now();
+      for (let i = 0; i < plainRows.length; i += 5000) await insertPlain(admin, plainRows.slice(i, i + 5000));
+      plainMs += performance.now() - at;
+    };
+    if (defer) {
+      const previous = inflight;
+      inflight = appendChunk(previous);
+      await previous;
+    } else await appendChunk(inflight);
+    if ((done / chunk) % 25 === 0) log(`  loaded ${done + rows.length} events (${Math.round((performance.now() - started) / 1000)} s)`);
   }
-  log(
-    `  load: sealtrail ${Math.round(total / (engineMs / 1000))} events/s, plain table ${Math.round(total / (plainMs / 1000))} events/s (bulk, 20,000 per commit)`,
-  );
-  // Queries run on a quiet store: the engine signs its final checkpoints and closes the store.
+  await inflight;
+  // The engine signs its final checkpoints and closes the store.
   await engine.close();
-  await plain.query("ANALYZE");
+  if (defer) {
+    log(
+      `  bulk load: ${Math.round(appended / ((performance.now() - started) / 1000))} events/s, both sides together (a load rate, not ingest)`,
+    );
+    const at = performance.now();
+    await finishIndexes(cluster, url, total, log);
+    cluster.psql("postgres", `ALTER DATABASE ${database} RESET synchronous_commit`);
+    log(`  indexes built in ${Math.round((performance.now() - at) / 1000)} s`);
+  } else {
+    log(
+      `  load: sealtrail ${Math.round(total / (engineMs / 1000))} events/s, plain table ${Math.round(total / (plainMs / 1000))} events/s (bulk, 20,000 per commit)`,
+    );
+  }
+  // What autovacuum does to an insert-only table in production, on both sides before measuring.
+  await admin.query("VACUUM ANALYZE");
+  await admin.end();
+  return samples.samples;
+}
+
+async function queryBench(
+  cluster: TestCluster,
+  options: {
+    events: number;
+    tenants?: number;
+    iterations?: number;
+    deferIndexes?: boolean;
+    reuse?: boolean;
+    resume?: boolean;
+    dir?: string;
+  },
+  log: (line: string) => void,
+): Promise<Record<string, unknown>> {
+  const total = options.events;
+  let url: string;
+  let samples: { tenant: string; event: EventInput }[];
+  if (options.reuse) {
+    url = cluster.url(QUERY_DATABASE);
+    const regenerated = sampler();
+    const data = dataset({ total, ...(options.tenants ? { tenants: options.tenants } : {}) });
+    for (let i = 0; i < total && regenerated.offer(data.next()); i++);
+    samples = regenerated.samples;
+    log(`query: on the ${total} events kept in ${options.dir}`);
+    // What autovacuum does to an insert-only table in production, on both sides before measuring.
+    if ((await finishIndexes(cluster, url, total, log)) > 0) cluster.psql(QUERY_DATABASE, "VACUUM ANALYZE");
+  } else if (options.dir) {
+    const exists = cluster.psql("postgres", `SELECT 1 FROM pg_database WHERE datname = '${QUERY_DATABASE}'`).includes("1");
+    if (exists && !options.resume)
+      throw new Error(
+        `${options.dir} already holds a dataset: measure it with --reuse, finish loading it with --resume, or load elsewhere`,
+      );
+    if (!exists) cluster.psql("postgres", `CREATE DATABASE ${QUERY_DATABASE}`);
+    url = cluster.url(QUERY_DATABASE);
+    samples = await loadQueryDataset(cluster, url, { ...options, resume: exists }, log);
+  } else {
+    url = await cluster.createDatabase();
+    samples = await loadQueryDataset(cluster, url, options, log);
+  }
+  const plain = new pg.Pool({ connectionString: url, max: 4 });
   const reader = await createPostgresStore({ connectionString: url, poolSize: 4 });
-  await reader.pool.query("ANALYZE");
   const queries = new EventQueries({ store: reader, hasLog: async (name) => (await reader.getLog(name)) !== undefined });
   const iterations = options.iterations ?? 200;
   const params = (i: number) => paramsOf(samples[(i * 7919) % samples.length] as { tenant: string; event: EventInput });
@@ -316,9 +518,11 @@ async function queryBench(
   };
   log(`  ${"shape".padEnd(16)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}   baseline p50 / p99 ms   p99 ratio`);
   for (const shape of SHAPES) {
+    let ourRows = 0;
+    let theirRows = 0;
     const ours: Latency = await timeMany(iterations, async (i) => {
       const p = params(i);
-      await queries.query({ logs: [p.tenant], filter: parseQuery(shape.q(p)), limit: 50 });
+      ourRows += (await queries.query({ logs: [p.tenant], filter: parseQuery(shape.q(p)), limit: 50 })).events.length;
     });
     const theirs: Latency = await timeMany(iterations, async (i) => {
       const [where, args] = shape.sql(params(i));
@@ -328,8 +532,12 @@ async function queryBench(
         `SELECT id, body FROM plain_events WHERE ${text} ORDER BY id DESC LIMIT 50`,
         args,
       );
+      theirRows += rows.length;
       return rows.map((row) => JSON.parse(row.body));
     });
+    // Both sides must have answered the same question: same number of events found.
+    if (shape.exact !== false && ourRows !== theirRows)
+      log(`  ${shape.name}: sealtrail found ${ourRows} events, the plain table ${theirRows}`);
     result.query_p50_ms[shape.name] = round(ours.p50);
     result.query_p99_ms[shape.name] = round(ours.p99);
     result.query_p50_baseline_ms[shape.name] = round(theirs.p50);

@@ -14,7 +14,7 @@ export interface PostgresServeOptions {
  */
 export async function openServeStore(
   options: PostgresServeOptions & { engine: Omit<EngineOptions, "store" | "sequencer"> },
-): Promise<{ store: LogStore & QueryableStore; engine: LogEngine; close: () => Promise<void> }> {
+): Promise<{ store: LogStore & QueryableStore; engine: LogEngine; integrating: () => boolean; close: () => Promise<void> }> {
   const store = await createPostgresStore({
     connectionString: options.url,
     ...(options.readUrl ? { readConnectionString: options.readUrl } : {}),
@@ -27,5 +27,5 @@ export async function openServeStore(
     onRoleChange: (integrating) =>
       options.print(integrating ? "cluster: this instance now integrates" : "cluster: this instance stopped integrating"),
   });
-  return { store, engine: cluster.engine, close: () => cluster.close() };
+  return { store, engine: cluster.engine, integrating: () => cluster.integrating(), close: () => cluster.close() };
 }

@@ -138,7 +138,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   if (!generated && !envAdminKey) banner.push("  admin key:    the one printed on first start (or set SEALTRAIL_ADMIN_KEY)");
   if (options.demo) banner.push(`  try:          curl -H "Authorization: Bearer <admin key>" ${server.url}/v1/logs/acme`);
   options.print(banner.join("\n"));
-  retention.start(options.retentionIntervalMs ?? 3_600_000, recordJob);
+  retention.start(options.retentionIntervalMs ?? 3_600_000, recordJob, parts.integrating);
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {

@@ -9,6 +9,8 @@ export interface ServerParts {
   readonly store: LogStore & QueryableStore;
   readonly engine: LogEngine;
   readonly personalData: PersonalData;
+  /** On PostgreSQL, true while this instance integrates: it alone runs the periodic retention job. */
+  readonly integrating?: () => boolean;
   /** Closes the engine (flushing, signing a last checkpoint), the store and the key store. */
   close(): Promise<void>;
 }

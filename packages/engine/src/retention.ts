@@ -1,6 +1,6 @@
 import { matchesFilter, NotFoundError, type QueryFilter, StoreError } from "@sealtrail/core";
 import { eventOf } from "./queries.js";
-import type { LogStore, PrunedRange, RetentionStore } from "./store.js";
+import type { LegalHold, LogStore, PrunedRange, RetentionStore } from "./store.js";
 
 /** The store's retention capability, or a clear 501 when it has none. */
 export function retentionStore(store: LogStore): LogStore & RetentionStore {
@@ -39,6 +39,53 @@ export async function missingEntriesError(store: LogStore, log: string, start: n
     "entries_pruned",
     `log ${log}: entries ${describeRanges(ranges)} were pruned under the log's retention period (first on ${(ranges[0] as PrunedRange).prunedAt}); their hashes remain in the tiles, so proofs still verify`,
   );
+}
+
+/**
+ * The checks every store makes before recording a prune (RetentionStore.pruneEntries), under its
+ * write lock: each range a non-empty run of whole indexes within the log's `size`, none overlapping
+ * another or a range the ledger already holds (`recorded`). Returns the ranges in index order.
+ */
+export function checkPruneRanges(
+  log: string,
+  ranges: readonly { start: number; end: number }[],
+  size: number,
+  recorded: readonly { start: number; end: number }[],
+): { start: number; end: number }[] {
+  const sorted = [...ranges].sort((a, b) => a.start - b.start);
+  sorted.forEach((range, i) => {
+    if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end <= range.start) {
+      throw new StoreError("invalid_prune_range", `log ${log}: ${range.start}-${range.end} is not a range of entries`);
+    }
+    if (range.end > size) throw new StoreError("invalid_prune_range", `log ${log}: range ends at ${range.end}, beyond its ${size} entries`);
+    const previous = sorted[i - 1];
+    if (previous && previous.end > range.start) throw new StoreError("invalid_prune_range", `log ${log}: prune ranges overlap`);
+    if (recorded.some((r) => r.start < range.end && r.end > range.start)) {
+      throw new StoreError("invalid_prune_range", `log ${log}: ${range.start}-${range.end - 1} overlaps a range already pruned`);
+    }
+  });
+  return sorted.map(({ start, end }) => ({ start, end }));
+}
+
+/** A legal hold as the SQL stores keep it (absent values NULL). */
+export interface LegalHoldRow {
+  readonly id: string;
+  readonly log: string;
+  readonly query: string | null;
+  readonly reason: string;
+  readonly created_at: string;
+  readonly released_at: string | null;
+}
+
+export function legalHoldOfRow(row: LegalHoldRow): LegalHold {
+  return {
+    id: row.id,
+    log: row.log,
+    ...(row.query === null ? {} : { query: row.query }),
+    reason: row.reason,
+    createdAt: row.created_at,
+    ...(row.released_at === null ? {} : { releasedAt: row.released_at }),
+  };
 }
 
 export interface PrunePlan {

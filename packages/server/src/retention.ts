@@ -135,10 +135,15 @@ export class RetentionService {
     return results;
   }
 
-  /** Runs the job every `intervalMs` (and once now) until `stop`; failures are reported, never thrown. */
-  start(intervalMs: number, record: RecordAction): void {
+  /**
+   * Runs the job every `intervalMs` (and once now) until `stop`; failures are reported, never
+   * thrown. A tick when `when()` is false is skipped: several instances sharing one PostgreSQL
+   * store let only the integrating one prune, so they never plan the same log twice.
+   */
+  start(intervalMs: number, record: RecordAction, when: () => boolean = () => true): void {
     if (this.#timer) return;
     const tick = () => {
+      if (!when()) return;
       this.prune(record).catch((error: unknown) => {
         this.#onError(`sealtrail: retention job failed: ${error instanceof Error ? error.message : String(error)}`);
       });

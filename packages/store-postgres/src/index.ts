@@ -9,4 +9,4 @@ export {
   type PostgresStoreOptions,
   redactUrl,
 } from "./postgres-store.js";
-export { appRoleGrants, LOG_TABLES, MIGRATIONS } from "./schema.js";
+export { appRoleGrants, LOG_TABLES, MIGRATIONS, pruneRoleGrants } from "./schema.js";

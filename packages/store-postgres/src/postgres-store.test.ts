@@ -1,10 +1,22 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { LogStore } from "@sealtrail/engine";
-import { batchOf, checkpointOf, type LogTable, type StoreUnderTest, snapshot, type Tamper, testLogStore } from "@sealtrail/store-testkit";
+import {
+  ALL,
+  batchOf,
+  checkpointOf,
+  eventBatches,
+  type LogTable,
+  random,
+  randomDraft,
+  type StoreUnderTest,
+  snapshot,
+  type Tamper,
+  testLogStore,
+} from "@sealtrail/store-testkit";
 import pg from "pg";
 import { createPostgresStore, redactUrl } from "./postgres-store.js";
-import { appRoleGrants, LOG_TABLES } from "./schema.js";
+import { appRoleGrants, LOG_TABLES, MIGRATIONS, pruneRoleGrants } from "./schema.js";
 import { startTestCluster, type TestCluster } from "./test-cluster.js";
 
 let cluster: TestCluster;
@@ -19,6 +31,8 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
+
+const AT = "2026-11-27T12:00:00.000Z";
 
 const KEYS: Record<LogTable, string> = {
   logs: "id",
@@ -116,7 +130,7 @@ describe("PostgreSQL store", () => {
       await client.connect();
       const { rows } = await client.query("SELECT count(*)::int AS n FROM schema_migrations");
       await client.end();
-      assert.equal(rows[0].n, 1);
+      assert.equal(rows[0].n, MIGRATIONS.length);
     } finally {
       for (const store of stores) await store.close();
     }
@@ -158,6 +172,76 @@ describe("PostgreSQL store", () => {
       }
       assert.deepEqual(await snapshot(app), before);
     } finally {
+      await app.close();
+    }
+  });
+
+  it("lets only a role with the prune grants prune, and even then only rows of ranges it recorded first in the ledger", async () => {
+    const url = await cluster.createDatabase();
+    const owner = await createPostgresStore({ connectionString: url, poolSize: 2 });
+    const rng = random(5);
+    const drafts = Array.from({ length: 20 }, () => randomDraft(rng, Date.UTC(2026, 0, 1)));
+    await owner.append(eventBatches([{ log: "acme", startIndex: 0, drafts, receivedAt: AT }]).batches);
+    await owner.close();
+    const database = new URL(url).pathname.slice(1);
+    const role = `app_${database}`;
+    cluster.psql(database, `CREATE ROLE ${role} LOGIN`);
+    cluster.psql(database, appRoleGrants(role));
+    const appUrl = cluster.url(database, role);
+    const raw = new pg.Client({ connectionString: appUrl });
+    await raw.connect();
+    let app = await createPostgresStore({ connectionString: appUrl, poolSize: 2, migrate: false });
+    try {
+      // The app role alone keeps holds but may not prune, and says so before anything is recorded.
+      await app.insertLegalHold({ id: "hold_1", log: "acme", reason: "case 1", createdAt: AT });
+      assert.equal((await app.listLegalHolds()).length, 1);
+      for (const attempt of [app.setRetentionPolicy("acme", 30, AT), app.pruneEntries("acme", [{ start: 0, end: 5 }], AT)]) {
+        await assert.rejects(attempt, (error: Error & { code?: string }) => {
+          assert.equal(error.code, "retention_not_permitted");
+          assert.match(error.message, new RegExp(`role ${role} may not prune`));
+          return true;
+        });
+      }
+      assert.deepEqual(await app.listPrunedRanges("acme"), []);
+      assert.equal((await app.readEntries("acme", 0, ALL)).length, 20);
+      for (const sql of ["INSERT INTO pruned_ranges VALUES (1, 0, 20, 'x')", "DELETE FROM entries", "DELETE FROM events"]) {
+        await assert.rejects(raw.query(sql), /permission denied/, sql);
+      }
+
+      cluster.psql(database, pruneRoleGrants(role));
+      await app.close();
+      app = await createPostgresStore({ connectionString: appUrl, poolSize: 2, migrate: false });
+      await app.setRetentionPolicy("acme", 30, AT);
+      await app.pruneEntries("acme", [{ start: 0, end: 5 }], AT);
+      assert.deepEqual(
+        (await app.readEntries("acme", 0, ALL)).map((e) => e.index),
+        Array.from({ length: 15 }, (_, i) => 5 + i),
+      );
+      assert.equal(await app.countEvents({ logs: ["acme"], filter: {} }), 15);
+      // Rows outside the ledger's ranges stay, whoever asks; the ledger itself never changes.
+      const superuser = new pg.Client({ connectionString: url });
+      await superuser.connect();
+      try {
+        for (const sql of ["DELETE FROM entries WHERE idx = 7", "DELETE FROM events WHERE idx = 7"]) {
+          await assert.rejects(raw.query(sql), /append-only/, sql);
+          await assert.rejects(superuser.query(sql), /append-only/, sql);
+        }
+        for (const sql of ["UPDATE events SET outcome = 'success'", "UPDATE entries SET leaf = '\\x00' WHERE idx = 7"]) {
+          await assert.rejects(raw.query(sql), /permission denied/, sql);
+          await assert.rejects(superuser.query(sql), /append-only/, sql);
+        }
+        for (const sql of ["UPDATE pruned_ranges SET end_idx = 20", "DELETE FROM pruned_ranges", "TRUNCATE pruned_ranges CASCADE"]) {
+          await assert.rejects(raw.query(sql), /permission denied/, sql);
+          await assert.rejects(superuser.query(sql), /append-only/, sql);
+        }
+      } finally {
+        await superuser.end();
+      }
+      assert.deepEqual(await app.listPrunedRanges("acme"), [{ start: 0, end: 5, prunedAt: AT }]);
+      assert.equal((await app.readEntries("acme", 0, ALL)).length, 15);
+      assert.equal(await app.countEvents({ logs: ["acme"], filter: {} }), 15);
+    } finally {
+      await raw.end();
       await app.close();
     }
   });

@@ -10,6 +10,7 @@ import {
   type LogSummary,
   type QueriedEntry,
   type QueryableStore,
+  type RetentionStore,
   type StoredCheckpoint,
   type StoredEntry,
 } from "@sealtrail/engine";
@@ -28,6 +29,7 @@ import {
   usesKeys,
   whereOf,
 } from "./query-sql.js";
+import { createPostgresRetention, sizeSql } from "./retention.js";
 import { LOCK } from "./schema.js";
 
 export interface PostgresStoreOptions {
@@ -54,7 +56,8 @@ export interface PostgresPoolOptions {
 }
 
 export type PostgresStore = LogStore &
-  QueryableStore & {
+  QueryableStore &
+  RetentionStore & {
     /** The primary pool (the cluster module shares it for staging). */
     readonly pool: PgPool;
   };
@@ -144,7 +147,7 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
   };
   const summaries = async (where: string, params: unknown[]): Promise<LogSummary[]> => {
     const { rows } = await pool.query<{ name: string; created_at: string; size: number }>(
-      `SELECT l.name, l.created_at, coalesce((SELECT max(idx) + 1 FROM entries e WHERE e.log_id = l.id), 0) AS size
+      `SELECT l.name, l.created_at, ${sizeSql("l.id")} AS size
        FROM logs l ${where} ORDER BY l.name`,
       params,
     );
@@ -199,7 +202,7 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
     for (const [name, id] of ids) logIds.set(name, id);
     const sizes = new Map<number, number>();
     const measured = await db.query<{ id: number; size: number }>(
-      "SELECT l.id, coalesce((SELECT max(idx) + 1 FROM entries e WHERE e.log_id = l.id), 0) AS size FROM unnest($1::int[]) AS l (id)",
+      `SELECT l.id, ${sizeSql("l.id")} AS size FROM unnest($1::int[]) AS l (id)`,
       [[...ids.values()]],
     );
     for (const row of measured.rows) sizes.set(row.id, row.size);
@@ -314,8 +317,10 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
     return groups.sort((a, b) => b.count - a.count || byKey(a, b)).slice(0, limit);
   };
 
+  const retention = createPostgresRetention(pool, { logId, guard });
   let closed = false;
   return Object.freeze({
+    ...retention,
     description,
     pool,
     listLogs: () => guard("listLogs", () => summaries("", [])),

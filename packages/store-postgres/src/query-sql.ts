@@ -25,6 +25,10 @@ import type { EventQuery } from "@sealtrail/engine";
 export const pgText = (value: string): string =>
   value.includes("\\") || value.includes("\u0000") ? value.replaceAll("\\", "\\\\").replaceAll("\u0000", "\\0") : value;
 
+/** The inverse of pgText. */
+export const fromPgText = (value: string): string =>
+  value.includes("\\") ? value.replace(/\\([\\0])/g, (_, c: string) => (c === "0" ? "\u0000" : "\\")) : value;
+
 /**
  * Keys of the `keys` array: target type+id, target id, target type, metadata key, metadata
  * key=value. Length prefixes keep every encoding unambiguous whatever the values contain.
@@ -234,5 +238,5 @@ export const GROUP_KEYS: Record<GroupBy, string> = {
 export function groupKey(groupBy: GroupBy, key: string | number): string {
   if (groupBy === "hour") return new Date(Number(key) * HOUR_MS).toISOString().slice(0, 13);
   if (groupBy === "day") return new Date(Number(key) * DAY_MS).toISOString().slice(0, 10);
-  return String(key).replace(/\\([\\0])/g, (_, c: string) => (c === "0" ? "\u0000" : "\\"));
+  return fromPgText(String(key));
 }

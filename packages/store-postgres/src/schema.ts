@@ -91,6 +91,57 @@ CREATE TABLE staged_results (
 );
 `;
 
+/**
+ * Retention (DESIGN §7, docs/retention.md), as migration 5 of the SQLite store. `pruned_ranges` is
+ * the prune ledger, append-only like the log tables. The one DELETE the database allows on
+ * `entries`, and on the query index `events`, is of a row whose index a ledger range already
+ * covers: pruning is recorded first, and nothing else can remove a leaf or hide an event from
+ * search. UPDATE and TRUNCATE of entries stay refused; tree hashes and checkpoints stay fully
+ * append-only. Ranges never overlap (the store checks under the log's lock), so the one range that
+ * can cover an index is the last one starting at or before it: one probe of the primary key.
+ * Retention periods and legal holds are settings: every change to them is a system-log event.
+ */
+const RETENTION = `
+CREATE TABLE pruned_ranges (
+  log_id integer NOT NULL REFERENCES logs (id),
+  start_idx bigint NOT NULL CHECK (start_idx >= 0),
+  end_idx bigint NOT NULL CHECK (end_idx > start_idx),
+  pruned_at text NOT NULL,
+  PRIMARY KEY (log_id, start_idx)
+);
+${refuse("pruned_ranges")}
+CREATE FUNCTION sealtrail_delete_pruned_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (
+    SELECT 1 FROM (
+      SELECT end_idx FROM pruned_ranges WHERE log_id = OLD.log_id AND start_idx <= OLD.idx ORDER BY start_idx DESC LIMIT 1
+    ) AS r WHERE r.end_idx > OLD.idx
+  ) THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'sealtrail: % is append-only (DELETE refused: only entries inside ranges recorded in pruned_ranges may be pruned)',
+    TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+END $$;
+DROP TRIGGER entries_no_update_delete ON entries;
+CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries FOR EACH ROW EXECUTE FUNCTION sealtrail_refuse_change();
+CREATE TRIGGER entries_delete_pruned_only BEFORE DELETE ON entries FOR EACH ROW EXECUTE FUNCTION sealtrail_delete_pruned_only();
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION sealtrail_refuse_change();
+CREATE TRIGGER events_delete_pruned_only BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION sealtrail_delete_pruned_only();
+CREATE TABLE retention_policies (
+  log text PRIMARY KEY,
+  days double precision NOT NULL CHECK (days > 0),
+  updated_at text NOT NULL
+);
+CREATE TABLE legal_holds (
+  id text PRIMARY KEY,
+  log text NOT NULL,
+  query text,
+  reason text NOT NULL,
+  created_at text NOT NULL,
+  released_at text
+);
+`;
+
 /** Versioned migrations, applied in order on start under an advisory lock; never edit a released one. */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -140,6 +191,7 @@ ${LOG_TABLES.map(refuse).join("\n")}
 ${QUERY_INDEX}
 ${STAGING}
 `,
+  RETENTION,
 ];
 
 /**
@@ -148,7 +200,7 @@ ${STAGING}
  * Run by the schema owner after migrating; `role` must be a plain SQL identifier.
  */
 export function appRoleGrants(role: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new Error(`not a plain role name: ${role}`);
+  checkRole(role);
   return `
 GRANT USAGE ON SCHEMA public TO ${role};
 GRANT SELECT ON schema_migrations TO ${role};
@@ -157,5 +209,26 @@ GRANT SELECT, INSERT ON events TO ${role};
 GRANT SELECT, UPDATE ON query_state TO ${role};
 GRANT SELECT, INSERT, UPDATE ON api_keys TO ${role};
 GRANT SELECT, INSERT, DELETE ON staged, staged_results TO ${role};
+GRANT SELECT ON pruned_ranges TO ${role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON retention_policies TO ${role};
+GRANT SELECT, INSERT, UPDATE ON legal_holds TO ${role};
 `;
+}
+
+/**
+ * What a role needs, beyond appRoleGrants, to prune (run the retention job): record ranges in the
+ * ledger and delete the rows the triggers then allow. Even with these, it can remove only bodies
+ * of ranges it recorded first, in a ledger nobody can change; it still cannot alter any row.
+ * Granted to the app role of the instances that should prune (docs/deployment.md).
+ */
+export function pruneRoleGrants(role: string): string {
+  checkRole(role);
+  return `
+GRANT INSERT ON pruned_ranges TO ${role};
+GRANT DELETE ON entries, events TO ${role};
+`;
+}
+
+function checkRole(role: string): void {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new Error(`not a plain role name: ${role}`);
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,8 +41,19 @@ export function hasPostgres(): boolean {
   return existsSync(join(PG_BIN, "initdb"));
 }
 
-export async function startTestCluster(options: { settings?: Record<string, string> } = {}): Promise<TestCluster> {
-  const dir = mkdtempSync(join(tmpdir(), "sealtrail-pg-"));
+export async function startTestCluster(
+  options: {
+    settings?: Record<string, string>;
+    /**
+     * Keep the cluster in this directory (benchmarks' --keep / --reuse): created with initdb if it
+     * holds no cluster yet, started as it is otherwise, and never removed (stop only stops it).
+     */
+    dir?: string;
+  } = {},
+): Promise<TestCluster> {
+  const kept = options.dir !== undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "sealtrail-pg-"));
+  mkdirSync(dir, { recursive: true });
   const asRoot = process.getuid?.() === 0;
   const run = (bin: string, args: string[]): string => {
     const command = asRoot ? "runuser" : join(PG_BIN, bin);
@@ -54,7 +65,8 @@ export async function startTestCluster(options: { settings?: Record<string, stri
     chownSync(dir, uid, gid);
   }
   const data = join(dir, "data");
-  run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]);
+  if (!existsSync(join(data, "PG_VERSION")))
+    run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]);
   const port = await freePort();
   const settings = {
     listen_addresses: "127.0.0.1",
@@ -80,9 +92,9 @@ export async function startTestCluster(options: { settings?: Record<string, stri
   const stopAll = () => {
     try {
       // Replicas first: a primary that stops first leaves them retrying.
-      for (const each of [...dataDirs].reverse()) run("pg_ctl", ["-D", each, "-m", "immediate", "-w", "stop"]);
+      for (const each of [...dataDirs].reverse()) run("pg_ctl", ["-D", each, "-m", kept ? "fast" : "immediate", "-w", "stop"]);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (!kept) rmSync(dir, { recursive: true, force: true });
     }
   };
   // A process that ends without calling stop (a crash, process.exit) still takes its cluster along.

@@ -1,18 +1,17 @@
 import { StoreError } from "@sealtrail/core";
-import type { LegalHold, PrunedRange, RetentionPolicy, RetentionStore } from "@sealtrail/engine";
+import {
+  checkPruneRanges,
+  type LegalHold,
+  type LegalHoldRow,
+  legalHoldOfRow,
+  type PrunedRange,
+  type RetentionPolicy,
+  type RetentionStore,
+} from "@sealtrail/engine";
 import type Database from "better-sqlite3";
 import { type DeferredIndex, fieldsOfLeaf } from "./query-index.js";
 
 const ROWS_PER_LOG = 2n ** 40n;
-
-interface HoldRow {
-  id: string;
-  log: string;
-  query: string | null;
-  reason: string;
-  created_at: string;
-  released_at: string | null;
-}
 
 /**
  * The SQLite side of retention (engine `RetentionStore`): the prune ledger first, then the
@@ -52,7 +51,7 @@ export function createSqliteRetention(
       "INSERT INTO legal_holds (id, log, query, reason, created_at) VALUES (?, ?, ?, ?, ?)",
     ),
     releaseHold: db.prepare<[string, string]>("UPDATE legal_holds SET released_at = ? WHERE id = ? AND released_at IS NULL"),
-    holds: db.prepare<[], HoldRow>("SELECT * FROM legal_holds ORDER BY created_at, id"),
+    holds: db.prepare<[], LegalHoldRow>("SELECT * FROM legal_holds ORDER BY created_at, id"),
   };
 
   const index = indexDb && {
@@ -72,21 +71,7 @@ export function createSqliteRetention(
   const validate = (log: string, ranges: readonly { start: number; end: number }[]) => {
     const logId = store.logId(log);
     if (logId === undefined) throw new StoreError("log_not_found", `log ${log} does not exist`);
-    const size = store.sizeOf(logId);
-    const recorded = rangesOf(logId);
-    const sorted = [...ranges].sort((a, b) => a.start - b.start);
-    sorted.forEach((range, i) => {
-      if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end <= range.start) {
-        throw new StoreError("invalid_prune_range", `log ${log}: ${range.start}-${range.end} is not a range of entries`);
-      }
-      if (range.end > size)
-        throw new StoreError("invalid_prune_range", `log ${log}: range ends at ${range.end}, beyond its ${size} entries`);
-      const previous = sorted[i - 1];
-      if (previous && previous.end > range.start) throw new StoreError("invalid_prune_range", `log ${log}: prune ranges overlap`);
-      if (recorded.some((r) => r.start < range.end && r.end > range.start)) {
-        throw new StoreError("invalid_prune_range", `log ${log}: ${range.start}-${range.end - 1} overlaps a range already pruned`);
-      }
-    });
+    const sorted = checkPruneRanges(log, ranges, store.sizeOf(logId), rangesOf(logId));
     return { logId, sorted, base: BigInt(logId) * ROWS_PER_LOG };
   };
 
@@ -169,16 +154,6 @@ export function createSqliteRetention(
         stmt.insertHold.run(hold.id, hold.log, hold.query ?? null, hold.reason, hold.createdAt);
       }),
     releaseLegalHold: (id, at) => guard("releaseLegalHold", () => stmt.releaseHold.run(at, id).changes > 0),
-    listLegalHolds: () =>
-      guard("listLegalHolds", (): LegalHold[] =>
-        stmt.holds.all().map((r) => ({
-          id: r.id,
-          log: r.log,
-          ...(r.query === null ? {} : { query: r.query }),
-          reason: r.reason,
-          createdAt: r.created_at,
-          ...(r.released_at === null ? {} : { releasedAt: r.released_at }),
-        })),
-      ),
+    listLegalHolds: () => guard("listLegalHolds", (): LegalHold[] => stmt.holds.all().map(legalHoldOfRow)),
   };
 }
