@@ -164,6 +164,4 @@ export function testSubjectKeyStore(options: KeyStoreSuiteOptions): void {
       }),
     );
   });
-
 }
-

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LogStore } from "@sealtrail/engine";
+import type { SubjectKeyStore } from "@sealtrail/privacy";
+import { testSubjectKeyStore } from "@sealtrail/privacy/testkit";
 import { batchOf, checkpointOf, type LogTable, type StoreUnderTest, snapshot, type Tamper, testLogStore } from "@sealtrail/store-testkit";
 import pg from "pg";
+import { createPostgresKeyStore } from "./key-store.js";
 import { createPostgresStore, redactUrl } from "./postgres-store.js";
-import { appRoleGrants, LOG_TABLES } from "./schema.js";
+import { appRoleGrants, LOG_TABLES, MIGRATIONS } from "./schema.js";
 import { startTestCluster, type TestCluster } from "./test-cluster.js";
 
 let cluster: TestCluster;
@@ -85,6 +90,48 @@ async function createHarness(): Promise<StoreUnderTest & { url: string }> {
 
 testLogStore({ name: "PostgreSQL", create: createHarness, timeoutMs: 30_000 });
 
+/**
+ * Every file of the database on disk (heap, indexes, free space maps), after a CHECKPOINT has
+ * written what is in shared buffers: what someone who copies the data directory gets. The
+ * write-ahead log is not included: it keeps a copy until recycled (docs/personal-data.md).
+ */
+async function databaseFiles(url: string): Promise<Buffer[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("CHECKPOINT");
+    const { rows } = await client.query(
+      "SELECT current_setting('data_directory') AS data, oid::text AS oid FROM pg_database WHERE datname = current_database()",
+    );
+    const dir = join(rows[0].data, "base", rows[0].oid);
+    return readdirSync(dir).map((name) => readFileSync(join(dir, name)));
+  } finally {
+    await client.end();
+  }
+}
+
+testSubjectKeyStore({
+  name: "PostgreSQL",
+  timeoutMs: 30_000,
+  create: async () => {
+    const url = await cluster.createDatabase(template);
+    const opened: SubjectKeyStore[] = [];
+    const open = async () => {
+      const store = await createPostgresKeyStore({ connectionString: url });
+      opened.push(store);
+      return store;
+    };
+    return {
+      keyStore: await open(),
+      open,
+      rawBytes: () => databaseFiles(url),
+      cleanup: async () => {
+        for (const store of opened) await store.close();
+      },
+    };
+  },
+});
+
 describe("PostgreSQL store", () => {
   it("never puts credentials in its description", () => {
     assert.equal(redactUrl("postgres://app:s3cret@db.internal:5432/audit?sslmode=require"), "postgres://db.internal:5432/audit");
@@ -116,7 +163,7 @@ describe("PostgreSQL store", () => {
       await client.connect();
       const { rows } = await client.query("SELECT count(*)::int AS n FROM schema_migrations");
       await client.end();
-      assert.equal(rows[0].n, 1);
+      assert.equal(rows[0].n, MIGRATIONS.length);
     } finally {
       for (const store of stores) await store.close();
     }
@@ -159,6 +206,66 @@ describe("PostgreSQL store", () => {
       assert.deepEqual(await snapshot(app), before);
     } finally {
       await app.close();
+    }
+  });
+
+  it("lets the app role read, create and destroy data keys, but never change a key or an erasure record", async () => {
+    const url = await cluster.createDatabase(template);
+    const database = new URL(url).pathname.slice(1);
+    const role = `app_${database}`;
+    cluster.psql(database, `CREATE ROLE ${role} LOGIN`);
+    cluster.psql(database, appRoleGrants(role));
+    const appUrl = cluster.url(database, role);
+    const keys = await createPostgresKeyStore({ connectionString: appUrl, migrate: false });
+    const client = new pg.Client({ connectionString: appUrl });
+    await client.connect();
+    try {
+      const key = await keys.keyFor({ log: "acme", subject: "u_42" });
+      await keys.keyFor({ log: "acme", subject: "u_7" });
+      assert.deepEqual(await keys.keyById(key.kid), key);
+      for (const sql of [
+        "UPDATE subject_keys SET key = decode(repeat('00', 32), 'hex')",
+        "TRUNCATE subject_keys",
+        "ALTER TABLE subject_keys ALTER COLUMN key SET STATISTICS 100",
+      ]) {
+        await assert.rejects(client.query(sql), /permission denied|must be owner/, sql);
+      }
+      // Not the table's owner: the erasure deletes the row and leaves the table's rewrite to the owner.
+      assert.deepEqual(await keys.erase("u_42", { at: "2026-11-27T13:00:00.000Z" }), [key.kid]);
+      assert.equal(await keys.keyById(key.kid), undefined);
+      const { rows } = await client.query("SELECT kid, log, subject FROM subject_key_erasures");
+      assert.deepEqual(rows, [{ kid: key.kid, log: "acme", subject: "u_42" }]);
+      for (const sql of [
+        "UPDATE subject_key_erasures SET erased_at = 'x'",
+        "DELETE FROM subject_key_erasures",
+        "TRUNCATE subject_key_erasures",
+      ]) {
+        await assert.rejects(client.query(sql), /permission denied/, sql);
+      }
+    } finally {
+      await client.end();
+      await keys.close();
+    }
+  });
+
+  it("keeps the erasure record append-only even for its owner", async () => {
+    const url = await cluster.createDatabase(template);
+    const keys = await createPostgresKeyStore({ connectionString: url });
+    await keys.keyFor({ log: "acme", subject: "u_42" });
+    await keys.erase("u_42", { at: "2026-11-27T13:00:00.000Z" });
+    await keys.close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const sql of [
+        "UPDATE subject_key_erasures SET erased_at = 'x'",
+        "DELETE FROM subject_key_erasures",
+        "TRUNCATE subject_key_erasures",
+      ]) {
+        await assert.rejects(client.query(sql), /append-only/, sql);
+      }
+    } finally {
+      await client.end();
     }
   });
 
