@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { ConfigError, compilePersonalData, type EventDraft, type NoteSigner, type PersonalDataConfig } from "@sealtrail/core";
 import { type DataDir, LogEngine, type LogStore, type QueryableStore } from "@sealtrail/engine";
 import { createPersonalData, createSqliteKeyStore, type PersonalData, type SubjectKeyStore } from "@sealtrail/privacy";
+import { createPostgresKeyStore } from "@sealtrail/store-postgres";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import { openServeStore, type PostgresServeOptions } from "./serve-store.js";
 
@@ -28,14 +29,18 @@ export function loadPersonalDataConfig(path: string | undefined): PersonalDataCo
 
 /**
  * What a server over a data directory is made of, for `serve` and for the offline commands that
- * run the server's own handler in-process: the log store, the key store beside it (its own file,
- * `keys.db`) and an engine that encrypts personal values before sealing them into leaves.
+ * run the server's own handler in-process: the log store, the key store beside it and an engine
+ * that encrypts personal values before sealing them into leaves. The key store is the data
+ * directory's `keys.db` on SQLite; on PostgreSQL it is in the database, shared by every instance,
+ * so any of them reveals what another sealed and an erasure through one holds for all.
  */
 export async function openServerParts(
   dir: DataDir,
   options: { signer: NoteSigner; personalData?: PersonalDataConfig; postgres?: PostgresServeOptions },
 ): Promise<ServerParts> {
-  const keyStore = createSqliteKeyStore({ path: dir.keyStorePath });
+  const keyStore = options.postgres
+    ? await createPostgresKeyStore({ connectionString: options.postgres.url })
+    : createSqliteKeyStore({ path: dir.keyStorePath });
   const personalData = createPersonalData({ keyStore, ...(options.personalData ? { config: options.personalData } : {}) });
   const engineOptions = {
     signer: options.signer,
@@ -78,10 +83,14 @@ export async function openServerParts(
 }
 
 /**
- * The key store of a data directory, read-only, for commands that read events. Without a key
- * store every encrypted value reads as erased: without its key, it is.
+ * The key store of a data directory (read-only) or of the PostgreSQL database `serve --store`
+ * uses, for commands that read events. Without a key store every encrypted value reads as
+ * erased: without its key, it is.
  */
-export function openPersonalDataReader(dir: DataDir): PersonalData {
+export async function openPersonalDataReader(dir: DataDir, store?: string): Promise<PersonalData> {
+  // No migration: a reader must not change the schema (openReadStore, offline-store.ts).
+  if (store !== undefined)
+    return createPersonalData({ keyStore: await createPostgresKeyStore({ connectionString: store, migrate: false, poolSize: 1 }) });
   const keyStore: SubjectKeyStore = existsSync(dir.keyStorePath)
     ? createSqliteKeyStore({ path: dir.keyStorePath, readonly: true })
     : {

@@ -19,7 +19,12 @@ async function storedEvents(store: SqliteStore) {
   for (const log of LOGS) {
     const size = (await store.getLog(log))?.size ?? 0;
     for (const entry of await store.readEntries(log, 0, size)) {
-      out.push({ log, index: entry.index, event: JSON.parse(Buffer.from(entry.leaf).toString("utf8")) as AuditEvent, fields: fieldsOfLeaf(entry.leaf) });
+      out.push({
+        log,
+        index: entry.index,
+        event: JSON.parse(Buffer.from(entry.leaf).toString("utf8")) as AuditEvent,
+        fields: fieldsOfLeaf(entry.leaf),
+      });
     }
   }
   return out;
