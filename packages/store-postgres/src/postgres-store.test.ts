@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LogStore } from "@sealtrail/engine";
 import type { SubjectKeyStore } from "@sealtrail/privacy";
@@ -90,26 +88,6 @@ async function createHarness(): Promise<StoreUnderTest & { url: string }> {
 
 testLogStore({ name: "PostgreSQL", create: createHarness, timeoutMs: 30_000 });
 
-/**
- * Every file of the database on disk (heap, indexes, free space maps), after a CHECKPOINT has
- * written what is in shared buffers: what someone who copies the data directory gets. The
- * write-ahead log is not included: it keeps a copy until recycled (docs/personal-data.md).
- */
-async function databaseFiles(url: string): Promise<Buffer[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("CHECKPOINT");
-    const { rows } = await client.query(
-      "SELECT current_setting('data_directory') AS data, oid::text AS oid FROM pg_database WHERE datname = current_database()",
-    );
-    const dir = join(rows[0].data, "base", rows[0].oid);
-    return readdirSync(dir).map((name) => readFileSync(join(dir, name)));
-  } finally {
-    await client.end();
-  }
-}
-
 testSubjectKeyStore({
   name: "PostgreSQL",
   timeoutMs: 30_000,
@@ -124,7 +102,7 @@ testSubjectKeyStore({
     return {
       keyStore: await open(),
       open,
-      rawBytes: () => databaseFiles(url),
+      rawBytes: async () => cluster.databaseFiles(new URL(url).pathname.slice(1)),
       cleanup: async () => {
         for (const store of opened) await store.close();
       },
