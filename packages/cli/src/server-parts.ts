@@ -38,34 +38,37 @@ export async function openServerParts(
   dir: DataDir,
   options: { signer: NoteSigner; personalData?: PersonalDataConfig; postgres?: PostgresServeOptions },
 ): Promise<ServerParts> {
-  const keyStore = options.postgres
-    ? await createPostgresKeyStore({ connectionString: options.postgres.url })
-    : createSqliteKeyStore({ path: dir.keyStorePath });
-  const personalData = createPersonalData({ keyStore, ...(options.personalData ? { config: options.personalData } : {}) });
-  const engineOptions = {
+  const config = options.personalData ? { config: options.personalData } : {};
+  const engineOptions = (personalData: () => PersonalData) => ({
     signer: options.signer,
     originPrefix: options.signer.name,
-    protect: (log: string, drafts: readonly EventDraft[], pointers: readonly string[]) => personalData.protect(log, drafts, pointers),
-  };
+    protect: (log: string, drafts: readonly EventDraft[], pointers: readonly string[]) => personalData().protect(log, drafts, pointers),
+  });
   if (options.postgres) {
+    let opened: PersonalData | undefined;
+    // The log store first, so an unreachable database is reported as the store's error. Nothing
+    // is appended (nothing calls protect) before this function returns.
+    const cluster = await openServeStore({ ...options.postgres, engine: engineOptions(() => opened as PersonalData) });
     try {
-      const cluster = await openServeStore({ ...options.postgres, engine: engineOptions });
-      return {
-        ...cluster,
-        personalData,
-        close: async () => {
-          await cluster.close();
-          await personalData.close();
-        },
-      };
+      opened = createPersonalData({ keyStore: await createPostgresKeyStore({ connectionString: options.postgres.url }), ...config });
     } catch (error) {
-      await personalData.close();
+      await cluster.close();
       throw error;
     }
+    const personalData = opened;
+    return {
+      ...cluster,
+      personalData,
+      close: async () => {
+        await cluster.close();
+        await personalData.close();
+      },
+    };
   }
+  const personalData = createPersonalData({ keyStore: createSqliteKeyStore({ path: dir.keyStorePath }), ...config });
   const store = createSqliteStore({ path: dir.databasePath });
   try {
-    const engine = await LogEngine.open({ store, ...engineOptions });
+    const engine = await LogEngine.open({ store, ...engineOptions(() => personalData) });
     return {
       store,
       engine,
