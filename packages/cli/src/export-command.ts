@@ -74,7 +74,7 @@ async function exportRows(
   if (!existsSync(dir.databasePath)) throw new QueryCommandError(`no Sealtrail database in ${dir.path}`, 2);
   const store = createSqliteStore({ path: dir.databasePath, readonly: true });
   // Personal values are decrypted through the data directory's key store ([erased] once erased).
-  const personalData = openPersonalDataReader(dir);
+  const personalData = await openPersonalDataReader(dir);
   try {
     const queries = new EventQueries({ store, hasLog: async (log) => (await store.getLog(log)) !== undefined });
     const filter = parseQuery(options.q);

@@ -74,13 +74,13 @@ interface TargetArgs {
   store?: string;
 }
 
-/** `keys create|revoke --store`: the data directory is still needed, for the signing key and keys.db. */
+/** `keys create|revoke --store`: the data directory is still needed, for the signing key. */
 function offlineTarget(args: TargetArgs): StoreTarget {
   if (args.store) {
     checkStoreUrl(args.store);
     if (!args.data) {
       throw new CommandFailure(
-        "with --store, give --data DIR too: the signing key and keys.db the server instances use (as for serve --store)",
+        "with --store, give --data DIR too: the signing key the server instances use (as for serve --store)",
         EXIT.usage,
       );
     }
@@ -125,7 +125,7 @@ function databaseOf(path: string) {
 export async function offline<T>(target: StoreTarget, work: (call: Call) => Promise<T>): Promise<T> {
   const dir = target.store ? dataDir(target.data) : databaseOf(target.data);
   if (!existsSync(dir.path)) {
-    throw new CommandFailure(`no data directory ${dir.path}: give the one the server instances use (signing key, keys.db)`, EXIT.usage);
+    throw new CommandFailure(`no data directory ${dir.path}: give the one the server instances use (signing key)`, EXIT.usage);
   }
   let release: () => void = () => undefined;
   if (!target.store) {

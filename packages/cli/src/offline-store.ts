@@ -7,7 +7,7 @@ import { createSqliteStore } from "@sealtrail/store-sqlite";
 /**
  * Where the commands that work without a server find the log: the data directory's SQLite
  * database, or with `--store postgres://…` the PostgreSQL database `serve --store` uses (the data
- * directory then holds only the signing key and `keys.db`, as it does for serve).
+ * directory then holds only the signing key, as it does for serve; data keys are in the database).
  */
 export interface StoreTarget {
   readonly data: string;

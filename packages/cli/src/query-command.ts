@@ -99,7 +99,10 @@ export const queryCommand = defineCommand({
     log: { type: "string", description: "Log to search", required: true },
     url: { type: "string", description: "Server URL (default: $SEALTRAIL_URL)" },
     key: { type: "string", description: "API key (default: $SEALTRAIL_KEY)" },
-    data: { type: "string", description: "Or: a data directory, read directly (read-only; with --store: where keys.db is)" },
+    data: {
+      type: "string",
+      description: "Or: a data directory, read directly (read-only; with --store, the data keys are read from the database too)",
+    },
     ...storeArg,
     limit: { type: "string", description: "Most events to print", default: "50" },
     order: { type: "string", description: "desc (newest first) or asc", default: "desc" },
@@ -128,8 +131,12 @@ export const queryCommand = defineCommand({
         if (args.url) throw new QueryCommandError(`use either --url or --${args.store ? "store" : "data"}, not both`, 2);
         const dir = dataDir(args.data ?? "./sealtrail-data");
         const store = await openReadStore({ data: dir.path, store: args.store });
-        // Personal values are decrypted through the data directory's key store ([erased] once erased).
-        const personalData = openPersonalDataReader(dir);
+        // Personal values are decrypted through the key store of the data directory, or of the
+        // PostgreSQL database with --store ([erased] once erased).
+        const personalData = await openPersonalDataReader(dir, args.store).catch(async (error) => {
+          await store.close();
+          throw error;
+        });
         const reveal = async (row: Row): Promise<Row> => ({ ...row, event: await personalData.reveal(row.event) });
         try {
           const queries = new EventQueries({ store, hasLog: async (log) => (await store.getLog(log)) !== undefined });

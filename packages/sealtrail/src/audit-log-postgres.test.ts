@@ -1,11 +1,11 @@
 // createAuditLog({ url: "postgres://…" }) for real, on a throwaway PostgreSQL cluster (issue 6):
-// the same interface as the SQLite default, the log in PostgreSQL, the keys for erasure in `path`.
+// the same interface as the SQLite default, the log and the keys for erasure in PostgreSQL.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ConfigError, InputError, NotFoundError, StoreError } from "@sealtrail/core";
+import { ConfigError, generateSignerKey, InputError, NotFoundError, StoreError } from "@sealtrail/core";
 import { createPostgresStore } from "@sealtrail/store-postgres";
 import { z } from "zod";
 import { hasPostgres, startTestCluster, type TestCluster } from "../../store-postgres/src/test-cluster.ts";
@@ -120,6 +120,36 @@ describe("createAuditLog({ url: 'postgres://…' })", { skip: !hasPostgres() && 
       assert.equal(visible.trim(), "1", "the check sees plaintext where there is some");
     });
   }
+
+  it("keeps data keys in the database: another app instance reveals them, and an erasure through one holds for both", async () => {
+    const url = await (cluster as TestCluster).createDatabase();
+    const signingKey = await generateSignerKey("apps.example");
+    const open = (path?: string) =>
+      createAuditLog({
+        url,
+        ...(path ? { path } : { signingKey }),
+        log: "acme",
+        catalog,
+        checkpointIntervalMs: 20,
+        handleSignals: false,
+        worker: false,
+      });
+    // One instance with a data directory (for its signing key), one with none at all.
+    const pathA = freshPath();
+    const a = await open(pathA);
+    const b = await open();
+    try {
+      const invited = await a.record("user.invited", { inviteeId: "u_77", inviteeEmail: "bo@example.com" }, { actor: ada });
+      const shown = async (audit: typeof a) => (await audit.query("")).events.find((e) => e.event.id === invited.id)?.event;
+      assert.equal((await shown(b))?.metadata?.inviteeEmail, "bo@example.com", "sealed by a, revealed by b");
+      assert.equal(existsSync(join(pathA, "keys.db")), false, "no key file: the keys are in the database");
+      assert.equal((await b.erase("u_77")).keysDestroyed, 1);
+      assert.equal((await shown(a))?.metadata?.inviteeEmail, "[erased]", "erased through b, erased for a");
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 
   it("without a path (no key file) it needs a signing key", async () => {
     const url = await (cluster as TestCluster).createDatabase();

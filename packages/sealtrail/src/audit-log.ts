@@ -95,8 +95,8 @@ export interface AuditLogOptions<S extends EventSchemas = EventSchemas, Strict e
    * Embedded: which values are personal, encrypted under their data subject's key before the leaf
    * is formed (default: DESIGN §7's fields, `actor.name`, `actor.email`, `context.ip`,
    * `context.userAgent`, keyed by `actor.id`), plus the catalog's marks, which win for their
-   * actions. Keys live in `<path>/keys.db` (0600), as `sealtrail serve --data` keeps them. false:
-   * store every value as given (nothing can be erased then).
+   * actions. Keys live in `<path>/keys.db` (0600) on SQLite and in the database on PostgreSQL, as
+   * `sealtrail serve` keeps them. false: store every value as given (nothing can be erased then).
    */
   readonly personalData?: PersonalDataConfig | false;
   /** Embedded on a worker: most records waiting for their commit; beyond it record() fails with `queue_full` (default 10,000). */

@@ -12,7 +12,7 @@ import {
   toBase64,
 } from "@sealtrail/core";
 import { acquireLock, auditLog, dataDir, EventQueries, ensureDataDir, LogEngine, type LogStore, loadSigner } from "@sealtrail/engine";
-import { createPersonalData, createSqliteKeyStore, type PersonalData } from "@sealtrail/privacy";
+import { createPersonalData, createSqliteKeyStore, type PersonalData, type SubjectKeyStore } from "@sealtrail/privacy";
 import type { Backend, Erased } from "./backend.js";
 
 export interface EmbeddedOptions {
@@ -26,20 +26,22 @@ export interface EmbeddedOptions {
   readonly checkpointIntervalMs?: number;
   /**
    * Which values are encrypted before the leaf is formed (crypto-shredding), the catalog's marks
-   * already merged in; false stores them as given. Keys live in `<path>/keys.db`, as the server's.
+   * already merged in; false stores them as given. Keys live where the server's do: in
+   * `<path>/keys.db` on SQLite, in the database on PostgreSQL (shared with every instance and app).
    */
   readonly personalData?: PersonalDataConfig | false;
 }
 
 interface PostgresModule {
   createPostgresStore(options: { connectionString: string }): Promise<LogStore>;
+  createPostgresKeyStore(options: { connectionString: string }): Promise<SubjectKeyStore>;
 }
 
 const POSTGRES_PACKAGE = "@sealtrail/store-postgres";
 const openHere = new Set<string>();
 
 /** Loads the PostgreSQL store only when asked for, so SQLite users never install `pg`. */
-async function openPostgresStore(url: string): Promise<LogStore> {
+async function loadPostgres(): Promise<PostgresModule> {
   let module: PostgresModule;
   try {
     // A variable specifier: the package is an optional peer, absent from most installs.
@@ -54,7 +56,7 @@ async function openPostgresStore(url: string): Promise<LogStore> {
     }
     throw cause;
   }
-  return module.createPostgresStore({ connectionString: url });
+  return module;
 }
 
 /** The log in this process: the same engine the server runs, over SQLite or PostgreSQL. */
@@ -77,7 +79,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<Backend> {
           "a PostgreSQL log needs a signing key: pass path (a directory for the key file), signingKey, or set SEALTRAIL_SIGNING_KEY",
         );
       }
-      store = await openPostgresStore(options.postgresUrl);
+      store = await (await loadPostgres()).createPostgresStore({ connectionString: options.postgresUrl });
     } else {
       const dir = dataDir(options.path as string);
       ensureDataDir(dir);
@@ -94,10 +96,13 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<Backend> {
     }
     const closeStore = () => store.close();
     cleanup.push(closeStore);
-    // The same key store file as `sealtrail serve --data` uses, so both (one at a time) share it.
-    // A PostgreSQL log given no path has nowhere to keep keys: its values are stored as given.
-    if (options.personalData !== false && options.path !== undefined) {
-      const keyStore = createSqliteKeyStore({ path: dataDir(options.path).keyStorePath });
+    // The same key store as `sealtrail serve` uses: the data directory's file on SQLite (one
+    // process at a time), the database on PostgreSQL (every server instance and app at once).
+    const postgresUrl = options.postgresUrl;
+    if (options.personalData !== false && (postgresUrl !== undefined || options.path !== undefined)) {
+      const keyStore = postgresUrl
+        ? await (await loadPostgres()).createPostgresKeyStore({ connectionString: postgresUrl })
+        : createSqliteKeyStore({ path: dataDir(options.path as string).keyStorePath });
       const opened = createPersonalData({ keyStore, ...(options.personalData ? { config: options.personalData } : {}) });
       personalData = opened;
       cleanup.push(() => opened.close());
@@ -171,7 +176,7 @@ function embeddedBackend(
       if (!personalData) {
         throw new SealtrailError(
           "personal_data_unsupported",
-          "this audit log does not encrypt personal data (personalData: false, or PostgreSQL without a path for keys.db), so there is no key to erase",
+          "this audit log does not encrypt personal data (personalData: false), so there is no key to erase",
         );
       }
       return eraseSubject(engine, personalData, subject, request);

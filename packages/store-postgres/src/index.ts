@@ -1,4 +1,5 @@
 export { type PostgresCluster, type PostgresClusterOptions, startPostgresCluster } from "./cluster.js";
+export { createPostgresKeyStore, type PostgresKeyStoreOptions } from "./key-store.js";
 export { dropPartitionsBefore, ensurePartitions, partitionName } from "./migrate.js";
 export type { PgPool, PgPoolClient, PgQueryable, PgResult } from "./pg-client.js";
 export {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { LogStore } from "@sealtrail/engine";
+import type { SubjectKeyStore } from "@sealtrail/privacy";
+import { testSubjectKeyStore } from "@sealtrail/privacy/testkit";
 import {
   ALL,
   batchOf,
@@ -15,6 +17,7 @@ import {
   testLogStore,
 } from "@sealtrail/store-testkit";
 import pg from "pg";
+import { createPostgresKeyStore } from "./key-store.js";
 import { createPostgresStore, redactUrl } from "./postgres-store.js";
 import { appRoleGrants, LOG_TABLES, MIGRATIONS, pruneRoleGrants } from "./schema.js";
 import { startTestCluster, type TestCluster } from "./test-cluster.js";
@@ -98,6 +101,28 @@ async function createHarness(): Promise<StoreUnderTest & { url: string }> {
 }
 
 testLogStore({ name: "PostgreSQL", create: createHarness, timeoutMs: 30_000 });
+
+testSubjectKeyStore({
+  name: "PostgreSQL",
+  timeoutMs: 30_000,
+  create: async () => {
+    const url = await cluster.createDatabase(template);
+    const opened: SubjectKeyStore[] = [];
+    const open = async () => {
+      const store = await createPostgresKeyStore({ connectionString: url });
+      opened.push(store);
+      return store;
+    };
+    return {
+      keyStore: await open(),
+      open,
+      rawBytes: async () => cluster.databaseFiles(new URL(url).pathname.slice(1)),
+      cleanup: async () => {
+        for (const store of opened) await store.close();
+      },
+    };
+  },
+});
 
 describe("PostgreSQL store", () => {
   it("never puts credentials in its description", () => {
@@ -252,5 +277,65 @@ describe("PostgreSQL store", () => {
       assert.equal(error.code, "schema_outdated");
       return true;
     });
+  });
+
+  it("lets the app role read, create and destroy data keys, but never change a key or an erasure record", async () => {
+    const url = await cluster.createDatabase(template);
+    const database = new URL(url).pathname.slice(1);
+    const role = `app_${database}`;
+    cluster.psql(database, `CREATE ROLE ${role} LOGIN`);
+    cluster.psql(database, appRoleGrants(role));
+    const appUrl = cluster.url(database, role);
+    const keys = await createPostgresKeyStore({ connectionString: appUrl, migrate: false });
+    const client = new pg.Client({ connectionString: appUrl });
+    await client.connect();
+    try {
+      const key = await keys.keyFor({ log: "acme", subject: "u_42" });
+      await keys.keyFor({ log: "acme", subject: "u_7" });
+      assert.deepEqual(await keys.keyById(key.kid), key);
+      for (const sql of [
+        "UPDATE subject_keys SET key = decode(repeat('00', 32), 'hex')",
+        "TRUNCATE subject_keys",
+        "ALTER TABLE subject_keys ALTER COLUMN key SET STATISTICS 100",
+      ]) {
+        await assert.rejects(client.query(sql), /permission denied|must be owner/, sql);
+      }
+      // Not the table's owner: the erasure deletes the row and leaves the table's rewrite to the owner.
+      assert.deepEqual(await keys.erase("u_42", { at: "2026-11-27T13:00:00.000Z" }), [key.kid]);
+      assert.equal(await keys.keyById(key.kid), undefined);
+      const { rows } = await client.query("SELECT kid, log, subject FROM subject_key_erasures");
+      assert.deepEqual(rows, [{ kid: key.kid, log: "acme", subject: "u_42" }]);
+      for (const sql of [
+        "UPDATE subject_key_erasures SET erased_at = 'x'",
+        "DELETE FROM subject_key_erasures",
+        "TRUNCATE subject_key_erasures",
+      ]) {
+        await assert.rejects(client.query(sql), /permission denied/, sql);
+      }
+    } finally {
+      await client.end();
+      await keys.close();
+    }
+  });
+
+  it("keeps the erasure record append-only even for its owner", async () => {
+    const url = await cluster.createDatabase(template);
+    const keys = await createPostgresKeyStore({ connectionString: url });
+    await keys.keyFor({ log: "acme", subject: "u_42" });
+    await keys.erase("u_42", { at: "2026-11-27T13:00:00.000Z" });
+    await keys.close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const sql of [
+        "UPDATE subject_key_erasures SET erased_at = 'x'",
+        "DELETE FROM subject_key_erasures",
+        "TRUNCATE subject_key_erasures",
+      ]) {
+        await assert.rejects(client.query(sql), /append-only/, sql);
+      }
+    } finally {
+      await client.end();
+    }
   });
 });

@@ -192,11 +192,34 @@ ${QUERY_INDEX}
 ${STAGING}
 `,
   RETENTION,
+  // 3: data keys for crypto-shredding (key-store.ts), shared by every instance. Not append-only:
+  // erasing a subject deletes its keys; the record of each erasure is append-only.
+  `
+CREATE TABLE subject_keys (
+  kid text PRIMARY KEY,
+  log text NOT NULL,
+  subject text NOT NULL,
+  key bytea NOT NULL CHECK (length(key) = 32),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (log, subject)
+);
+-- ANALYZE would copy sample key values into pg_statistic, where erasing the row cannot reach them.
+ALTER TABLE subject_keys ALTER COLUMN key SET STATISTICS 0;
+CREATE INDEX subject_keys_subject ON subject_keys (subject);
+CREATE TABLE subject_key_erasures (
+  kid text PRIMARY KEY,
+  log text NOT NULL,
+  subject text NOT NULL,
+  erased_at text NOT NULL
+);
+${refuse("subject_key_erasures")}
+`,
 ];
 
 /**
  * The grants of the least-privilege application role (docs/deployment.md): INSERT and SELECT on
- * log tables, nothing else there; the few mutable tables get exactly what the server does to them.
+ * log tables, nothing else there; the few mutable tables get exactly what the server does to them
+ * (data keys: read, create, and destroy by DELETE, never UPDATE).
  * Run by the schema owner after migrating; `role` must be a plain SQL identifier.
  */
 export function appRoleGrants(role: string): string {
@@ -212,6 +235,8 @@ GRANT SELECT, INSERT, DELETE ON staged, staged_results TO ${role};
 GRANT SELECT ON pruned_ranges TO ${role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON retention_policies TO ${role};
 GRANT SELECT, INSERT, UPDATE ON legal_holds TO ${role};
+GRANT SELECT, INSERT, DELETE ON subject_keys TO ${role};
+GRANT SELECT, INSERT ON subject_key_erasures TO ${role};
 `;
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,12 @@ export interface TestCluster {
   createDatabase(template?: string): Promise<string>;
   /** Runs SQL as the superuser (psql, one transaction), returning its output. */
   psql(database: string, sql: string): string;
+  /**
+   * The bytes of every file of `database` on the primary's disk (heap, indexes, free space maps),
+   * after a CHECKPOINT wrote out what was in shared buffers: what a copy of the data directory
+   * holds. Not the write-ahead log.
+   */
+  databaseFiles(database: string): Buffer[];
   /**
    * Starts a streaming replica of the whole cluster (pg_basebackup -R) on its own port; `stop`
    * stops it with the cluster. Returns the URL maker of the replica.
@@ -108,6 +114,12 @@ export async function startTestCluster(
     port,
     url,
     psql,
+    databaseFiles: (database) => {
+      psql(database, "CHECKPOINT");
+      const oid = psql(database, "COPY (SELECT oid FROM pg_database WHERE datname = current_database()) TO STDOUT").trim();
+      const files = join(data, "base", oid);
+      return readdirSync(files).map((name) => readFileSync(join(files, name)));
+    },
     createDatabase: async (template) => {
       const name = `t${process.pid}_${++counter}`;
       psql("postgres", `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ""}`);
