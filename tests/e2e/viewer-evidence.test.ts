@@ -1,7 +1,7 @@
 // Opening an evidence bundle in the web viewer, in real Chromium, as an auditor would: the bundle is
 // exported with the real CLI from a real server, then verified in the browser without signing in;
 // a bundle with one flipped byte, and a verifier key of another signer, fail and say what broke.
-// The screenshot goes to docs/screenshots/.
+// The screenshot goes to .test-tmp/screenshots/ (docs/screenshots/ with `npm run screenshots`).
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

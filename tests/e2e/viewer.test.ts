@@ -1,7 +1,7 @@
 // The web viewer in real Chromium against a real `sealtrail serve --demo` (logs acme and globex):
 // sign-in, the query language, quick filters, paging, detail and in-browser Verify, pivots,
 // exports, the live tail, the embedded viewer and its tenant isolation, and Verify failing after
-// a stored event is changed behind the engine's back. Screenshots go to docs/screenshots/.
+// a stored event is changed behind the engine's back. Screenshots go to .test-tmp/screenshots/ (docs/screenshots/ with `npm run screenshots`).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";

@@ -6,8 +6,14 @@ import { tempDir } from "./server-process.ts";
 /** Debian's Chromium (scripts/test.sh installs it); never a downloaded browser. */
 export const CHROMIUM = "/usr/bin/chromium";
 
-/** Where the viewer tests write the screenshots the README links to. */
-export const SCREENSHOTS = resolve(import.meta.dirname, "../../docs/screenshots");
+/**
+ * Where the viewer tests write their screenshots: `.test-tmp/screenshots`, so a test run leaves the
+ * tree clean; `npm run screenshots` (SEALTRAIL_SCREENSHOTS=docs) refreshes the ones the README links to.
+ */
+export const SCREENSHOTS = resolve(
+  import.meta.dirname,
+  process.env.SEALTRAIL_SCREENSHOTS === "docs" ? "../../docs/screenshots" : "../../.test-tmp/screenshots",
+);
 
 /**
  * Real headless Chromium in a fresh profile: no sandbox (tests run as root), no GPU, and none of
