@@ -20,6 +20,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "../support/independent-auditor.ts";
+import { retentionEvent } from "../support/retention-events.ts";
 import { runCli, type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
 
 const ADMIN = "e2e-compliance-admin-key-0123456789";
@@ -246,14 +247,7 @@ describe("crypto-shredding", () => {
 
 describe("retention and legal hold", () => {
   const LOG = "retained";
-  const event = (i: number) => ({
-    id: `evt-r-${i}`,
-    action: "document.updated",
-    occurredAt: "2026-11-27T12:00:00.000Z",
-    // The last 100 of 1000 belong to a matter under legal hold.
-    actor: { type: "user", id: i >= 900 ? "u_matter" : `u_${i % 17}` },
-    targets: [{ type: "document", id: `doc_${i}` }],
-  });
+  const event = retentionEvent;
   let published: TrustedCheckpoint | undefined;
 
   test("a legal hold on the whole log blocks pruning", async () => {

@@ -13,6 +13,7 @@ import { createPostgresStore, pruneRoleGrants } from "../../packages/store-postg
 import { appRoleGrants } from "../../packages/store-postgres/src/schema.ts";
 import { startTestCluster, type TestCluster } from "../../packages/store-postgres/src/test-cluster.ts";
 import { auditLog, decodeBase64, type TrustedCheckpoint, verifyInclusion } from "../support/independent-auditor.ts";
+import { retentionEvent } from "../support/retention-events.ts";
 import { type ServerProcess, startServer, tempDir } from "../support/server-process.ts";
 
 const ADMIN = "e2e-pg-retention-admin-key-0123456789";
@@ -55,14 +56,7 @@ async function json<T>(path: string, init: { method?: string; body?: unknown } =
   return (text === "" ? undefined : JSON.parse(text)) as T;
 }
 
-const event = (i: number) => ({
-  id: `evt-r-${i}`,
-  action: "document.updated",
-  occurredAt: "2026-11-27T12:00:00.000Z",
-  // The last 100 of 1000 belong to a matter under legal hold.
-  actor: { type: "user", id: i >= 900 ? "u_matter" : `u_${i % 17}` },
-  targets: [{ type: "document", id: `doc_${i}` }],
-});
+const event = retentionEvent;
 
 let published: TrustedCheckpoint | undefined;
 

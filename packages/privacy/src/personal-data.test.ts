@@ -3,28 +3,14 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { type AuditEvent, ERASED, type EventDraft, UNREADABLE, utf8 } from "@sealtrail/core";
+import { ERASED, type EventDraft, UNREADABLE, utf8 } from "@sealtrail/core";
 import { openValue, sealValue } from "./cipher.js";
 import { createPersonalData } from "./personal-data.js";
 import { createSqliteKeyStore } from "./sqlite-key-store.js";
+import { asEvent, draft } from "./testkit.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sealtrail-privacy-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function draft(id?: string): EventDraft {
-  return {
-    ...(id ? { id } : {}),
-    action: "document.shared",
-    occurredAt: "2026-11-27T12:00:00.000Z",
-    actor: { type: "user", id: "u_42", name: "Ada Lovelace", email: "ada@example.com" },
-    targets: [],
-    outcome: "success",
-    context: { ip: "203.0.113.9", requestId: "req_1" },
-    version: 1,
-  };
-}
-
-const asEvent = (d: EventDraft): AuditEvent => ({ ...d, id: d.id ?? "e1", receivedAt: "2026-11-27T12:00:01.000Z" });
 
 describe("AES-256-GCM envelopes", () => {
   const key = { kid: "kid_0123456789ab", key: new Uint8Array(32).fill(1) };

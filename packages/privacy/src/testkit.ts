@@ -26,9 +26,10 @@ export interface KeyStoreSuiteOptions {
 
 const holds = (chunks: readonly Buffer[], key: DataKey): boolean => chunks.some((bytes) => bytes.indexOf(Buffer.from(key.key)) !== -1);
 
-function draft(id: string): EventDraft {
+/** An event draft with every default personal field set (actor name and email, ip); `id` optional. */
+export function draft(id?: string): EventDraft {
   return {
-    id,
+    ...(id ? { id } : {}),
     action: "document.shared",
     occurredAt: "2026-11-27T12:00:00.000Z",
     actor: { type: "user", id: "u_42", name: "Ada Lovelace", email: "ada@example.com" },
@@ -39,7 +40,8 @@ function draft(id: string): EventDraft {
   };
 }
 
-const asEvent = (d: EventDraft): AuditEvent => ({ ...d, id: d.id ?? "e1", receivedAt: "2026-11-27T12:00:01.000Z" });
+/** The draft as stored: an id (given or `e1`) and a `receivedAt`. */
+export const asEvent = (d: EventDraft): AuditEvent => ({ ...d, id: d.id ?? "e1", receivedAt: "2026-11-27T12:00:01.000Z" });
 
 /**
  * The contract every `SubjectKeyStore` keeps (docs/personal-data.md), run against each

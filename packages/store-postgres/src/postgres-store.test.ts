@@ -23,6 +23,15 @@ import { appRoleGrants, LOG_TABLES, MIGRATIONS, pruneRoleGrants } from "./schema
 import { startTestCluster, type TestCluster } from "./test-cluster.js";
 
 let cluster: TestCluster;
+
+/** A login role with appRoleGrants on the database of `url` (docs/deployment.md), and its URL. */
+function appRole(url: string): { database: string; role: string; appUrl: string } {
+  const database = new URL(url).pathname.slice(1);
+  const role = `app_${database}`;
+  cluster.psql(database, `CREATE ROLE ${role} LOGIN`);
+  cluster.psql(database, appRoleGrants(role));
+  return { database, role, appUrl: cluster.url(database, role) };
+}
 /** A migrated database that each test's database copies (CREATE DATABASE … TEMPLATE): no migration per test. */
 let template: string;
 before(async () => {
@@ -167,11 +176,7 @@ describe("PostgreSQL store", () => {
     await owner.append([batchOf("acme", 0, 3)]);
     await owner.appendCheckpoint(checkpointOf("acme", 3));
     await owner.close();
-    const database = new URL(url).pathname.slice(1);
-    const role = `app_${database}`;
-    cluster.psql(database, `CREATE ROLE ${role} LOGIN`);
-    cluster.psql(database, appRoleGrants(role));
-    const appUrl = cluster.url(database, role);
+    const { appUrl } = appRole(url);
     const app = await createPostgresStore({ connectionString: appUrl, poolSize: 2, migrate: false });
     try {
       // Everything the server does works as the app role.
@@ -208,11 +213,7 @@ describe("PostgreSQL store", () => {
     const drafts = Array.from({ length: 20 }, () => randomDraft(rng, Date.UTC(2026, 0, 1)));
     await owner.append(eventBatches([{ log: "acme", startIndex: 0, drafts, receivedAt: AT }]).batches);
     await owner.close();
-    const database = new URL(url).pathname.slice(1);
-    const role = `app_${database}`;
-    cluster.psql(database, `CREATE ROLE ${role} LOGIN`);
-    cluster.psql(database, appRoleGrants(role));
-    const appUrl = cluster.url(database, role);
+    const { database, role, appUrl } = appRole(url);
     const raw = new pg.Client({ connectionString: appUrl });
     await raw.connect();
     let app = await createPostgresStore({ connectionString: appUrl, poolSize: 2, migrate: false });
@@ -281,11 +282,7 @@ describe("PostgreSQL store", () => {
 
   it("lets the app role read, create and destroy data keys, but never change a key or an erasure record", async () => {
     const url = await cluster.createDatabase(template);
-    const database = new URL(url).pathname.slice(1);
-    const role = `app_${database}`;
-    cluster.psql(database, `CREATE ROLE ${role} LOGIN`);
-    cluster.psql(database, appRoleGrants(role));
-    const appUrl = cluster.url(database, role);
+    const { appUrl } = appRole(url);
     const keys = await createPostgresKeyStore({ connectionString: appUrl, migrate: false });
     const client = new pg.Client({ connectionString: appUrl });
     await client.connect();
