@@ -100,7 +100,7 @@ export async function openPersonalDataReader(dir: DataDir, store?: string): Prom
     ? createSqliteKeyStore({ path: dir.keyStorePath, readonly: true })
     : {
         description: "no key store",
-        keyFor: () => Promise.reject(new ConfigError("no_key_store", `no key store at ${dir.keyStorePath}`)),
+        keysFor: () => Promise.reject(new ConfigError("no_key_store", `no key store at ${dir.keyStorePath}`)),
         keyById: async () => undefined,
         erase: async () => [],
         close: async () => undefined,

@@ -14,6 +14,7 @@ import {
   replaceValues,
 } from "./personal-data.js";
 import { indexFieldsOf } from "./query.js";
+import { seededRandom } from "./seeded-random.js";
 
 const KID = "kid_0123456789ab";
 const envelope = formatEnvelope({ kid: KID, iv: new Uint8Array(12).fill(7), ciphertext: new Uint8Array(20).fill(9) });
@@ -58,6 +59,32 @@ describe("envelopes", () => {
       assert.equal(parseEnvelope(bad), undefined, bad);
       assert.equal(isEnvelope(bad), false);
     }
+  });
+});
+
+describe("envelope recognition without decoding", () => {
+  it("agrees with the full parse on every length and on thousands of mutated envelopes", () => {
+    const rand = seededRandom(7);
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:=+/.é";
+    for (let length = 0; length < 70; length++) {
+      const ciphertext = Uint8Array.from({ length }, () => Math.floor(rand() * 256));
+      const text = formatEnvelope({ kid: KID, iv: Uint8Array.from({ length: 12 }, (_, i) => i * 21), ciphertext });
+      const parsed = parseEnvelope(text);
+      assert.equal(isEnvelope(text), parsed !== undefined, text);
+      if (length >= 16) assert.deepEqual([...(parsed?.ciphertext ?? [])], [...ciphertext], "the encoder round-trips");
+      for (let m = 0; m < 60; m++) {
+        const at = Math.floor(rand() * text.length);
+        const chars = [...text];
+        const op = Math.floor(rand() * 3);
+        const c = alphabet[Math.floor(rand() * alphabet.length)] as string;
+        if (op === 0) chars[at] = c;
+        else if (op === 1) chars.splice(at, 1);
+        else chars.splice(at, 0, c);
+        const mutated = chars.join("");
+        assert.equal(isEnvelope(mutated), parseEnvelope(mutated) !== undefined, mutated);
+      }
+    }
+    assert.equal(isEnvelope(42), false);
   });
 });
 

@@ -1,4 +1,4 @@
-import { fromBase64, toBase64, utf8 } from "./bytes.js";
+import { fromBase64, utf8 } from "./bytes.js";
 import type { JsonValue } from "./canonical-json.js";
 import { ConfigError, InputError, pointerChild } from "./errors.js";
 import type { EventDraft } from "./event.js";
@@ -35,8 +35,46 @@ export interface Envelope {
   readonly aad: Uint8Array;
 }
 
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const B64URL_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < B64URL.length; i++) B64URL_VALUE[B64URL.charCodeAt(i)] = i;
+
+/** Unpadded base64url (RFC 4648 §5), written directly: sealing is on the ingest path. */
 function toBase64url(bytes: Uint8Array): string {
-  return toBase64(bytes).replace(/=+$/, "").replaceAll("+", "-").replaceAll("/", "_");
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
+    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = (bytes[i] as number) << 16;
+    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]!;
+  } else if (rest === 2) {
+    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8);
+    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]!;
+  }
+  return out;
+}
+
+/**
+ * How many bytes `text` decodes to as canonical unpadded base64url (the only encoding `toBase64url`
+ * gives for them), or -1: a length of 1 mod 4, a foreign character, or non-zero unused bits in the
+ * last character are all refused, without decoding.
+ */
+function canonicalBase64urlBytes(text: string, from: number, to: number): number {
+  const length = to - from;
+  if (length === 0 || length % 4 === 1) return -1;
+  let last = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    last = c < 128 ? (B64URL_VALUE[c] as number) : -1;
+    if (last < 0) return -1;
+  }
+  const unusedBits = length % 4 === 2 ? 0b1111 : length % 4 === 3 ? 0b11 : 0;
+  if ((last & unusedBits) !== 0) return -1;
+  return Math.floor((length * 3) / 4);
 }
 
 function fromBase64url(text: string): Uint8Array {
@@ -73,8 +111,20 @@ export function parseEnvelope(text: string): Envelope | undefined {
   }
 }
 
+/**
+ * Whether `value` is an envelope `parseEnvelope` accepts, checked in place: the index and the
+ * validator ask this of every string value they see, and most are not envelopes.
+ */
 export function isEnvelope(value: unknown): value is string {
-  return typeof value === "string" && parseEnvelope(value) !== undefined;
+  if (typeof value !== "string" || !value.startsWith(ENVELOPE_PREFIX) || value.length > MAX_ENVELOPE_LENGTH) return false;
+  const kidEnd = value.indexOf(":", ENVELOPE_PREFIX.length);
+  const ivEnd = kidEnd < 0 ? -1 : value.indexOf(":", kidEnd + 1);
+  if (ivEnd < 0 || value.indexOf(":", ivEnd + 1) >= 0) return false;
+  return (
+    KID_PATTERN.test(value.slice(ENVELOPE_PREFIX.length, kidEnd)) &&
+    canonicalBase64urlBytes(value, kidEnd + 1, ivEnd) === ENVELOPE_IV_BYTES &&
+    canonicalBase64urlBytes(value, ivEnd + 1, value.length) >= ENVELOPE_TAG_BYTES
+  );
 }
 
 /**

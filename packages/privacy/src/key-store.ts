@@ -10,6 +10,9 @@ export interface KeyScope {
   readonly subject: string;
 }
 
+/** A scope as one string (log names hold no newline), for maps keyed by scope. */
+export const scopeName = (scope: KeyScope): string => `${scope.log}\n${scope.subject}`;
+
 /**
  * Where data keys live, apart from the log database and with its own access path. Kept small so a
  * KMS-backed store (keys wrapped by a key-encryption key that never leaves the KMS) fits it.
@@ -17,8 +20,12 @@ export interface KeyScope {
 export interface SubjectKeyStore {
   /** For logs and errors; never includes credentials. */
   readonly description: string;
-  /** The subject's current key in that log, created (durably) on first use. */
-  keyFor(scope: KeyScope): Promise<DataKey>;
+  /**
+   * Each subject's current key in its log, in the order asked, created (durably) on first use.
+   * One call names every subject of a batch, so a store can create all missing keys in one durable
+   * write instead of one per subject.
+   */
+  keysFor(scopes: readonly KeyScope[]): Promise<DataKey[]>;
   /** The key with this id; undefined once it was erased (or if it never existed here). */
   keyById(kid: string): Promise<DataKey | undefined>;
   /**

@@ -45,29 +45,24 @@ export function createPersonalData(options: PersonalDataOptions): PersonalData {
   const keys = options.keyStore;
   return {
     async protect(log, drafts, pointers) {
-      const byScope = new Map<string, DataKey>();
-      const out: EventDraft[] = [];
-      for (const [i, draft] of drafts.entries()) {
-        const found = policy.locate(draft, pointers[i] ?? "");
-        if (found.length === 0) {
-          out.push(draft);
-          continue;
-        }
-        const replacements: { path: readonly (string | number)[]; value: JsonValue }[] = [];
-        for (const item of found) {
-          const scope = `${item.subject}`;
-          let key = byScope.get(scope);
-          if (!key) {
-            key = await keys.keyFor({ log, subject: item.subject });
-            byScope.set(scope, key);
-          }
-          // With a client id, the same event must seal to the same leaf (idempotent retries).
-          const synthetic = draft.id === undefined ? undefined : `${log}\n${draft.id}\n${JSON.stringify(item.path)}`;
-          replacements.push({ path: item.path, value: sealValue(key, utf8(canonicalJson(item.value)), synthetic) });
-        }
-        out.push(replaceValues(draft, replacements));
-      }
-      return out;
+      const located = drafts.map((draft, i) => policy.locate(draft, pointers[i] ?? ""));
+      const subjects = [...new Set(located.flatMap((found) => found.map((item) => item.subject)))];
+      if (subjects.length === 0) return [...drafts];
+      const keyOf = new Map<string, DataKey>();
+      const keyList = await keys.keysFor(subjects.map((subject) => ({ log, subject })));
+      for (const [i, subject] of subjects.entries()) keyOf.set(subject, keyList[i] as DataKey);
+      return drafts.map((draft, i) => {
+        const found = located[i] ?? [];
+        if (found.length === 0) return draft;
+        return replaceValues(
+          draft,
+          found.map((item) => {
+            // With a client id, the same event must seal to the same leaf (idempotent retries).
+            const synthetic = draft.id === undefined ? undefined : `${log}\n${draft.id}\n${JSON.stringify(item.path)}`;
+            return { path: item.path, value: sealValue(keyOf.get(item.subject) as DataKey, utf8(canonicalJson(item.value)), synthetic) };
+          }),
+        );
+      });
     },
     async reveal(event) {
       const envelopes = collectEnvelopes(event);

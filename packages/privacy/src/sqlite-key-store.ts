@@ -3,7 +3,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { StoreError } from "@sealtrail/core";
 import Database from "better-sqlite3";
-import type { DataKey, KeyScope, SubjectKeyStore } from "./key-store.js";
+import { type DataKey, type KeyScope, type SubjectKeyStore, scopeName } from "./key-store.js";
 
 export interface SqliteKeyStoreOptions {
   /** Its own file (the server uses `<data>/keys.db`), never the log database; created 0600. */
@@ -50,14 +50,46 @@ export function createSqliteKeyStore(options: SqliteKeyStoreOptions): SubjectKey
   };
   const toKey = (row: { kid: string; key: Buffer }): DataKey => ({ kid: row.kid, key: new Uint8Array(row.key) });
 
-  const create = db.transaction((scope: KeyScope): DataKey => {
-    const existing = stmt.byScope.get(scope.log, scope.subject);
-    if (existing) return toKey(existing);
-    const kid = randomBytes(16).toString("base64url");
-    const key = randomBytes(32);
-    stmt.insert?.run(kid, scope.log, scope.subject, key, new Date().toISOString());
-    return { kid, key: new Uint8Array(key) };
+  // Every missing key of the queued calls in one transaction: one fsync however many subjects.
+  const createAll = db.transaction((scopes: readonly KeyScope[]): Map<string, DataKey> => {
+    const created = new Map<string, DataKey>();
+    for (const scope of scopes) {
+      const name = scopeName(scope);
+      if (created.has(name)) continue;
+      const existing = stmt.byScope.get(scope.log, scope.subject);
+      if (existing) {
+        created.set(name, toKey(existing));
+        continue;
+      }
+      const kid = randomBytes(16).toString("base64url");
+      const key = randomBytes(32);
+      stmt.insert?.run(kid, scope.log, scope.subject, key, new Date().toISOString());
+      created.set(name, { kid, key: new Uint8Array(key) });
+    }
+    return created;
   });
+  /**
+   * Calls that need new keys wait for the next turn of the event loop, so concurrent requests (each
+   * with subjects of its own) share one durable commit, as the engine's group commit does for
+   * entries. A synchronous fsync per subject blocked the event loop for most of an ingest's time.
+   */
+  let queued: { scopes: KeyScope[]; settle: (created: Map<string, DataKey> | Error) => void }[] = [];
+  const createQueued = () => {
+    const calls = queued;
+    queued = [];
+    let created: Map<string, DataKey> | Error;
+    try {
+      created = createAll.immediate(calls.flatMap((call) => call.scopes));
+    } catch (cause) {
+      created = new StoreError("key_store_failed", `key store: keysFor failed: ${(cause as Error).message}`, { cause });
+    }
+    for (const call of calls) call.settle(created);
+  };
+  const create = (scopes: KeyScope[]): Promise<Map<string, DataKey>> =>
+    new Promise((resolve, reject) => {
+      if (queued.length === 0) setImmediate(createQueued);
+      queued.push({ scopes, settle: (created) => (created instanceof Error ? reject(created) : resolve(created)) });
+    });
   const erase = db.transaction((subject: string, log: string | undefined, at: string): string[] => {
     const rows = stmt.ofSubject.all(subject).filter((r) => log === undefined || r.log === log);
     for (const row of rows) {
@@ -78,13 +110,17 @@ export function createSqliteKeyStore(options: SqliteKeyStoreOptions): SubjectKey
   let closed = false;
   return Object.freeze({
     description: `sqlite-keys:${options.path}`,
-    keyFor: (scope: KeyScope) =>
-      guard("keyFor", () => {
-        const row = stmt.byScope.get(scope.log, scope.subject);
-        if (row) return toKey(row);
-        if (options.readonly) throw new Error("the key store is open read-only");
-        return create.immediate(scope);
-      }),
+    keysFor: async (scopes: readonly KeyScope[]) => {
+      const found = await guard("keysFor", () => scopes.map((scope) => stmt.byScope.get(scope.log, scope.subject)));
+      const missing = scopes.filter((_, i) => !found[i]);
+      if (missing.length > 0 && options.readonly)
+        throw new StoreError("key_store_failed", "key store: keysFor failed: the key store is open read-only");
+      const created = missing.length > 0 ? await create(missing) : undefined;
+      return scopes.map((scope, i) => {
+        const row = found[i];
+        return row ? toKey(row) : (created?.get(scopeName(scope)) as DataKey);
+      });
+    },
     keyById: (kid: string) =>
       guard("keyById", () => {
         const row = stmt.byId.get(kid);
@@ -101,6 +137,7 @@ export function createSqliteKeyStore(options: SqliteKeyStoreOptions): SubjectKey
     close: async () => {
       if (closed) return;
       closed = true;
+      if (queued.length > 0) createQueued();
       db.close();
     },
   });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type AuditEvent, ERASED, type EventDraft } from "@sealtrail/core";
-import type { DataKey, SubjectKeyStore } from "./key-store.js";
+import type { DataKey, KeyScope, SubjectKeyStore } from "./key-store.js";
 import { createPersonalData } from "./personal-data.js";
 
 /** One test's key store, over a fresh location (file, database) that nothing else uses. */
@@ -23,6 +23,8 @@ export interface KeyStoreSuiteOptions {
   readonly create: () => Promise<KeyStoreUnderTest>;
   readonly timeoutMs?: number;
 }
+
+const keyFor = async (store: SubjectKeyStore, scope: KeyScope): Promise<DataKey> => (await store.keysFor([scope]))[0] as DataKey;
 
 const holds = (chunks: readonly Buffer[], key: DataKey): boolean => chunks.some((bytes) => bytes.indexOf(Buffer.from(key.key)) !== -1);
 
@@ -65,13 +67,13 @@ export function testSubjectKeyStore(options: KeyStoreSuiteOptions): void {
     it(
       "keys each (log, subject) once: 32 random bytes under a random id that names no one",
       withStore(async ({ keyStore }) => {
-        const a = await keyStore.keyFor({ log: "acme", subject: "u_42" });
+        const a = await keyFor(keyStore, { log: "acme", subject: "u_42" });
         assert.equal(a.key.length, 32);
         assert.match(a.kid, /^[A-Za-z0-9_-]{16,}$/);
         assert.ok(!a.kid.includes("u_42") && !a.kid.includes("acme"), "the key id names no one");
-        assert.deepEqual(await keyStore.keyFor({ log: "acme", subject: "u_42" }), a);
-        const otherLog = await keyStore.keyFor({ log: "globex", subject: "u_42" });
-        const otherSubject = await keyStore.keyFor({ log: "acme", subject: "u_7" });
+        assert.deepEqual(await keyFor(keyStore, { log: "acme", subject: "u_42" }), a);
+        const otherLog = await keyFor(keyStore, { log: "globex", subject: "u_42" });
+        const otherSubject = await keyFor(keyStore, { log: "acme", subject: "u_7" });
         assert.equal(new Set([a.kid, otherLog.kid, otherSubject.kid]).size, 3);
         assert.notDeepEqual(otherLog.key, a.key);
         assert.deepEqual(await keyStore.keyById(a.kid), a);
@@ -80,15 +82,41 @@ export function testSubjectKeyStore(options: KeyStoreSuiteOptions): void {
     );
 
     it(
+      "answers a batch in order, one key per distinct subject, creating only the missing ones",
+      withStore(async ({ keyStore, open }) => {
+        const known = await keyFor(keyStore, { log: "acme", subject: "u_1" });
+        const scopes = [
+          { log: "acme", subject: "u_2" },
+          { log: "acme", subject: "u_1" },
+          { log: "globex", subject: "u_2" },
+          { log: "acme", subject: "u_2" },
+        ];
+        const keys = await keyStore.keysFor(scopes);
+        assert.equal(keys.length, 4);
+        assert.deepEqual(keys[1], known);
+        assert.deepEqual(keys[3], keys[0], "the same subject twice in a batch gets one key");
+        assert.equal(new Set(keys.map((key) => key.kid)).size, 3);
+        assert.deepEqual(await keyStore.keysFor([]), []);
+        // Concurrent batches over the same new subjects, from two instances, still agree on one key each.
+        const other = await open();
+        const fresh = Array.from({ length: 30 }, (_, i) => ({ log: "acme", subject: `n_${i}` }));
+        const [a, b, c] = await Promise.all([keyStore.keysFor(fresh), other.keysFor([...fresh].reverse()), keyStore.keysFor(fresh)]);
+        assert.deepEqual(a, c);
+        assert.deepEqual(a, b?.reverse());
+        for (const key of a ?? []) assert.deepEqual(await other.keyById(key.kid), key);
+      }),
+    );
+
+    it(
       "shares keys with every instance over the same location, durably",
       withStore(async ({ keyStore, open }) => {
-        const a = await keyStore.keyFor({ log: "acme", subject: "u_42" });
+        const a = await keyFor(keyStore, { log: "acme", subject: "u_42" });
         const other = await open();
         assert.deepEqual(await other.keyById(a.kid), a);
-        assert.deepEqual(await other.keyFor({ log: "acme", subject: "u_42" }), a);
+        assert.deepEqual(await keyFor(other, { log: "acme", subject: "u_42" }), a);
         await keyStore.close();
         const reopened = await open();
-        assert.deepEqual(await reopened.keyFor({ log: "acme", subject: "u_42" }), a);
+        assert.deepEqual(await keyFor(reopened, { log: "acme", subject: "u_42" }), a);
       }),
     );
 
@@ -97,7 +125,7 @@ export function testSubjectKeyStore(options: KeyStoreSuiteOptions): void {
       withStore(async ({ keyStore, open }) => {
         const instances = [keyStore, await open(), await open()];
         const subjects = Array.from({ length: 20 }, (_, i) => `u_${i}`);
-        const got = await Promise.all(instances.flatMap((store) => subjects.map((subject) => store.keyFor({ log: "acme", subject }))));
+        const got = await Promise.all(instances.flatMap((store) => subjects.map((subject) => keyFor(store, { log: "acme", subject }))));
         for (const [i, subject] of subjects.entries()) {
           const kids = new Set(instances.map((_, n) => got[n * subjects.length + i]?.kid));
           assert.equal(kids.size, 1, `${subject} got ${kids.size} keys`);
@@ -110,10 +138,10 @@ export function testSubjectKeyStore(options: KeyStoreSuiteOptions): void {
       "erases in one log or in all, for every instance at once; a later key is a new one",
       withStore(async ({ keyStore, open }) => {
         const other = await open();
-        const acme = await keyStore.keyFor({ log: "acme", subject: "u_42" });
-        const globex = await keyStore.keyFor({ log: "globex", subject: "u_42" });
-        const initech = await keyStore.keyFor({ log: "initech", subject: "u_42" });
-        const bystander = await keyStore.keyFor({ log: "acme", subject: "u_7" });
+        const acme = await keyFor(keyStore, { log: "acme", subject: "u_42" });
+        const globex = await keyFor(keyStore, { log: "globex", subject: "u_42" });
+        const initech = await keyFor(keyStore, { log: "initech", subject: "u_42" });
+        const bystander = await keyFor(keyStore, { log: "acme", subject: "u_7" });
         assert.deepEqual(await other.erase("u_nobody", { at: "2026-11-27T13:00:00.000Z" }), []);
         assert.deepEqual(await other.erase("u_42", { log: "globex", at: "2026-11-27T13:00:00.000Z" }), [globex.kid]);
         assert.equal(await keyStore.keyById(globex.kid), undefined, "the instance that did not erase sees it at once");
@@ -124,10 +152,10 @@ export function testSubjectKeyStore(options: KeyStoreSuiteOptions): void {
           assert.equal(await store.keyById(initech.kid), undefined);
           assert.deepEqual(await store.keyById(bystander.kid), bystander);
         }
-        const later = await keyStore.keyFor({ log: "acme", subject: "u_42" });
+        const later = await keyFor(keyStore, { log: "acme", subject: "u_42" });
         assert.notEqual(later.kid, acme.kid);
         assert.notDeepEqual(later.key, acme.key);
-        assert.deepEqual(await other.keyFor({ log: "acme", subject: "u_42" }), later);
+        assert.deepEqual(await keyFor(other, { log: "acme", subject: "u_42" }), later);
       }),
     );
 
@@ -154,8 +182,8 @@ export function testSubjectKeyStore(options: KeyStoreSuiteOptions): void {
     it(
       "keeps no copy of an erased key in the bytes it stores",
       withStore(async ({ keyStore, open, rawBytes }) => {
-        const doomed = await keyStore.keyFor({ log: "acme", subject: "u_42" });
-        const kept = await keyStore.keyFor({ log: "acme", subject: "u_7" });
+        const doomed = await keyFor(keyStore, { log: "acme", subject: "u_42" });
+        const kept = await keyFor(keyStore, { log: "acme", subject: "u_7" });
         // The scan must be able to see a key at all, or its finding nothing proves nothing.
         assert.ok(holds(await rawBytes(), doomed), "the stored bytes hold the key before erasure");
         const other = await open();

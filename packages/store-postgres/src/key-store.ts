@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { StoreError } from "@sealtrail/core";
-import type { DataKey, KeyScope, SubjectKeyStore } from "@sealtrail/privacy";
+import { type DataKey, type KeyScope, type SubjectKeyStore, scopeName } from "@sealtrail/privacy";
 import { migrate } from "./migrate.js";
 import { createPgPool, inTransaction, type PgPool } from "./pg-client.js";
 import { redactUrl } from "./postgres-store.js";
@@ -19,7 +19,7 @@ interface KeyRow {
   key: Buffer;
 }
 
-/** How many times `keyFor` looks again when an erasure removes the key it just raced to create. */
+/** How many times `keysFor` looks again when an erasure removes the key it just raced to create. */
 const CREATE_ATTEMPTS = 3;
 
 /**
@@ -55,12 +55,13 @@ export async function createPostgresKeyStore(options: PostgresKeyStoreOptions): 
 
 function postgresKeyStore(pool: PgPool, description: string, compact: boolean): SubjectKeyStore {
   const toKey = (row: KeyRow): DataKey => ({ kid: row.kid, key: new Uint8Array(row.key) });
-  const byScope = async (scope: KeyScope): Promise<DataKey | undefined> => {
-    const { rows } = await pool.query<KeyRow>("SELECT kid, key FROM subject_keys WHERE log = $1 AND subject = $2", [
-      scope.log,
-      scope.subject,
-    ]);
-    return rows[0] ? toKey(rows[0]) : undefined;
+  const byScopes = async (scopes: readonly KeyScope[]): Promise<Map<string, DataKey>> => {
+    const { rows } = await pool.query<KeyRow & { log: string; subject: string }>(
+      `SELECT k.kid, k.key, k.log, k.subject FROM subject_keys k
+       JOIN unnest($1::text[], $2::text[]) AS want (log, subject) ON k.log = want.log AND k.subject = want.subject`,
+      [scopes.map((s) => s.log), scopes.map((s) => s.subject)],
+    );
+    return new Map(rows.map((row) => [scopeName(row), toKey(row)]));
   };
   const guard = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -73,23 +74,35 @@ function postgresKeyStore(pool: PgPool, description: string, compact: boolean): 
   let closed = false;
   return Object.freeze({
     description,
-    keyFor: (scope: KeyScope) =>
-      guard("keyFor", async () => {
-        for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
-          const existing = await byScope(scope);
-          if (existing) return existing;
-          // Instances racing to create the first key: one INSERT wins, the others do nothing and
-          // read the winner's key (committed, so durable, before any leaf is sealed under it).
-          const kid = randomBytes(16).toString("base64url");
-          const key = randomBytes(32);
-          const inserted = await pool.query(
-            "INSERT INTO subject_keys (kid, log, subject, key) VALUES ($1, $2, $3, $4) ON CONFLICT (log, subject) DO NOTHING",
-            [kid, scope.log, scope.subject, key],
+    keysFor: (scopes: readonly KeyScope[]) =>
+      guard("keysFor", async () => {
+        const keys = new Map<string, DataKey>();
+        let missing = [...new Map(scopes.map((scope) => [scopeName(scope), scope])).values()];
+        for (let attempt = 0; attempt < CREATE_ATTEMPTS && missing.length > 0; attempt++) {
+          for (const [name, key] of await byScopes(missing)) keys.set(name, key);
+          missing = missing.filter((scope) => !keys.has(scopeName(scope)));
+          if (missing.length === 0) break;
+          // Instances racing to create the first key: one INSERT wins per subject, the others do
+          // nothing and read the winner's key on the next turn (committed, so durable, before any
+          // leaf is sealed under it). All of a batch's new keys go in one statement: one commit.
+          const fresh = missing.map(() => ({ kid: randomBytes(16).toString("base64url"), key: randomBytes(32) }));
+          const { rows } = await pool.query<{ kid: string }>(
+            `INSERT INTO subject_keys (kid, log, subject, key)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
+             ON CONFLICT (log, subject) DO NOTHING RETURNING kid`,
+            [fresh.map((f) => f.kid), missing.map((s) => s.log), missing.map((s) => s.subject), fresh.map((f) => f.key)],
           );
-          if (inserted.rowCount === 1) return { kid, key: new Uint8Array(key) };
-          // Lost the race; the winner's key is read on the next turn (or, erased meanwhile, made anew).
+          const won = new Set(rows.map((row) => row.kid));
+          for (const [i, scope] of missing.entries()) {
+            const mine = fresh[i] as { kid: string; key: Buffer };
+            if (won.has(mine.kid)) keys.set(scopeName(scope), { kid: mine.kid, key: new Uint8Array(mine.key) });
+          }
+          missing = missing.filter((scope) => !keys.has(scopeName(scope)));
         }
-        throw new Error(`no key for the subject in log ${scope.log} after ${CREATE_ATTEMPTS} attempts (erased as fast as created)`);
+        if (missing.length > 0) {
+          throw new Error(`no key for ${missing.length} subject(s) after ${CREATE_ATTEMPTS} attempts (erased as fast as created)`);
+        }
+        return scopes.map((scope) => keys.get(scopeName(scope)) as DataKey);
       }),
     keyById: (kid: string) =>
       guard("keyById", async () => {

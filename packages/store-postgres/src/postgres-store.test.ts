@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { LogStore } from "@sealtrail/engine";
-import type { SubjectKeyStore } from "@sealtrail/privacy";
+import type { DataKey, SubjectKeyStore } from "@sealtrail/privacy";
 import { testSubjectKeyStore } from "@sealtrail/privacy/testkit";
 import {
   ALL,
@@ -287,8 +287,10 @@ describe("PostgreSQL store", () => {
     const client = new pg.Client({ connectionString: appUrl });
     await client.connect();
     try {
-      const key = await keys.keyFor({ log: "acme", subject: "u_42" });
-      await keys.keyFor({ log: "acme", subject: "u_7" });
+      const [key] = (await keys.keysFor([
+        { log: "acme", subject: "u_42" },
+        { log: "acme", subject: "u_7" },
+      ])) as [DataKey, DataKey];
       assert.deepEqual(await keys.keyById(key.kid), key);
       for (const sql of [
         "UPDATE subject_keys SET key = decode(repeat('00', 32), 'hex')",
@@ -318,7 +320,7 @@ describe("PostgreSQL store", () => {
   it("keeps the erasure record append-only even for its owner", async () => {
     const url = await cluster.createDatabase(template);
     const keys = await createPostgresKeyStore({ connectionString: url });
-    await keys.keyFor({ log: "acme", subject: "u_42" });
+    await keys.keysFor([{ log: "acme", subject: "u_42" }]);
     await keys.erase("u_42", { at: "2026-11-27T13:00:00.000Z" });
     await keys.close();
     const client = new pg.Client({ connectionString: url });
