@@ -10,41 +10,61 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * are refused: I-JSON (RFC 7493) forbids them and they have no canonical form.
  */
 export function canonicalJson(value: unknown): string {
-  return serialize(value, "");
+  const path: (string | number)[] = [];
+  try {
+    return serialize(value, path);
+  } catch (error) {
+    if (error instanceof CanonicalFault) throw new InputError("non_canonical_json", `${error.message} at ${where(path)}`);
+    throw error;
+  }
 }
 
-function serialize(value: unknown, path: string): string {
+/**
+ * Thrown inside `serialize` with the offending member still on the path stack, so the path text is
+ * built only for the error: building it for every member was most of the allocation on ingest.
+ */
+class CanonicalFault extends Error {}
+
+const where = (path: readonly (string | number)[]): string => (path.length === 0 ? "/" : `/${path.join("/")}`);
+
+function serialize(value: unknown, path: (string | number)[]): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
       return value ? "true" : "false";
     case "number":
-      if (!Number.isFinite(value)) throw new InputError("non_canonical_json", `non-finite number at ${path || "/"}`);
+      if (!Number.isFinite(value)) throw new CanonicalFault("non-finite number");
       return JSON.stringify(value);
     case "string":
-      assertWellFormed(value, path);
+      assertWellFormed(value);
       return JSON.stringify(value);
     case "object": {
       if (Array.isArray(value)) {
-        // Array.from visits holes as undefined (refused below); map would skip them and emit "[,1]".
-        return `[${Array.from(value, (item, i) => serialize(item, `${path}/${i}`)).join(",")}]`;
+        let out = "[";
+        // Indexed, not map: map skips holes and would emit "[,1]"; a hole reads as undefined (refused).
+        for (let i = 0; i < value.length; i++) {
+          path.push(i);
+          out += (i === 0 ? "" : ",") + serialize(value[i], path);
+          path.pop();
+        }
+        return `${out}]`;
       }
       const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) {
-        throw new InputError("non_canonical_json", `unsupported object type at ${path || "/"}`);
-      }
+      if (proto !== Object.prototype && proto !== null) throw new CanonicalFault("unsupported object type");
       const keys = Object.keys(value).sort(compareUtf16);
-      const members: string[] = [];
+      let out = "{";
       for (const key of keys) {
         const member = (value as Record<string, unknown>)[key];
         if (member === undefined) continue;
-        assertWellFormed(key, path);
-        members.push(`${JSON.stringify(key)}:${serialize(member, `${path}/${key}`)}`);
+        assertWellFormed(key);
+        path.push(key);
+        out += `${out.length === 1 ? "" : ","}${JSON.stringify(key)}:${serialize(member, path)}`;
+        path.pop();
       }
-      return `{${members.join(",")}}`;
+      return `${out}}`;
     }
     default:
-      throw new InputError("non_canonical_json", `unsupported ${typeof value} at ${path || "/"}`);
+      throw new CanonicalFault(`unsupported ${typeof value}`);
   }
 }
 
@@ -53,19 +73,12 @@ function compareUtf16(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function assertWellFormed(text: string, path: string): void {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        i++;
-        continue;
-      }
-      throw new InputError("non_canonical_json", `lone surrogate in string at ${path || "/"}`);
-    }
-    if (c >= 0xdc00 && c <= 0xdfff) {
-      throw new InputError("non_canonical_json", `lone surrogate in string at ${path || "/"}`);
-    }
-  }
+/** Lone surrogates have no UTF-8 form (RFC 8785 §3.2.2.2, I-JSON). Native where Node has it (20+). */
+const isWellFormed: (text: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === "function"
+    ? (text) => (text as string & { isWellFormed(): boolean }).isWellFormed()
+    : (text) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+
+function assertWellFormed(text: string): void {
+  if (!isWellFormed(text)) throw new CanonicalFault("lone surrogate in string");
 }
