@@ -42,3 +42,25 @@ export function pointerChild(pointer: string, token: string | number): string {
   if (!text.includes("~") && !text.includes("/")) return `${pointer}/${text}`;
   return `${pointer}/${text.replaceAll("~", "~0").replaceAll("/", "~1")}`;
 }
+
+/** An error as it crosses a thread boundary: structured clone keeps a message, not a class or code. */
+export interface WireError {
+  readonly kind: string;
+  readonly code: string;
+  readonly message: string;
+  readonly problems: readonly FieldProblem[];
+}
+
+const ERROR_CLASSES = { InputError, VerificationError, StoreError, ConfigError, AuthError, NotFoundError } as const;
+
+export function wireError(error: unknown): WireError {
+  if (error instanceof SealtrailError) return { kind: error.name, code: error.code, message: error.message, problems: [...error.problems] };
+  return { kind: "Error", code: "internal_error", message: error instanceof Error ? error.message : String(error), problems: [] };
+}
+
+export function rebuildError(wire: WireError): Error {
+  const Class = ERROR_CLASSES[wire.kind as keyof typeof ERROR_CLASSES];
+  if (Class) return new Class(wire.code, wire.message, { problems: wire.problems });
+  if (wire.code === "internal_error") return new Error(wire.message);
+  return new SealtrailError(wire.code, wire.message, { problems: wire.problems });
+}

@@ -1,6 +1,7 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { StoreError } from "@sealtrail/core";
 import type { ChunkVerdict } from "./audit-chunk.js";
+import { startModuleWorker } from "./module-worker.js";
 import type { EntryReaderRecipe, PrunedRange } from "./store.js";
 
 export interface AuditWorkerData {
@@ -40,7 +41,7 @@ export class AuditPool {
   constructor(options: { recipe: EntryReaderRecipe; log: string; pruned: readonly PrunedRange[]; size: number }) {
     const workerData: AuditWorkerData = { recipe: options.recipe, log: options.log, pruned: options.pruned };
     this.#workers = Array.from({ length: options.size }, (_, w) => {
-      const worker = startWorker(workerData);
+      const worker = startModuleWorker(import.meta.url, "audit-worker", workerData);
       worker.on("message", (reply: ChunkReply) => this.#settle(w, reply));
       worker.on("error", (error) => this.#abort(error));
       worker.on("exit", (code) => {
@@ -99,15 +100,4 @@ export class AuditPool {
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
   }
-}
-
-function startWorker(workerData: AuditWorkerData): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith(".ts")) return new Worker(new URL("./audit-worker.js", here), { workerData });
-  // Running from source (`--conditions=source --import tsx`): Node 20 does not carry the main
-  // thread's tsx hooks into workers, so the worker registers them first (as worker-backend.ts does).
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./audit-worker.ts", here).href;
-  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData });
 }

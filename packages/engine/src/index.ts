@@ -3,6 +3,7 @@ export * from "./data-dir.js";
 export * from "./engine.js";
 export * from "./evidence.js";
 export * from "./leaf-fields.js";
+export * from "./module-worker.js";
 export * from "./queries.js";
 export * from "./retention.js";
 export * from "./sequencer.js";

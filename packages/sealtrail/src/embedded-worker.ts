@@ -1,9 +1,10 @@
 // The embedded log's thread (see worker-backend.ts): the engine, the store and all hashing run
 // here, so recording costs the app's request thread one message, not the CPU of a commit.
 import { parentPort, workerData } from "node:worker_threads";
+import { wireError } from "@sealtrail/core";
 import type { Backend } from "./backend.js";
 import { type EmbeddedOptions, openEmbedded } from "./embedded.js";
-import { type Reply, type Request, wireError } from "./worker-protocol.js";
+import type { Reply, Request } from "./worker-protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("embedded-worker.ts runs as a worker thread only");

@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
-import { Worker } from "node:worker_threads";
-import { ConfigError, StoreError } from "@sealtrail/core";
+import { ConfigError, rebuildError, StoreError } from "@sealtrail/core";
+import { startModuleWorker } from "@sealtrail/engine";
 import type { Backend } from "./backend.js";
 import type { EmbeddedOptions } from "./embedded.js";
-import { type Reply, type Request, rebuildError } from "./worker-protocol.js";
+import type { Reply, Request } from "./worker-protocol.js";
 
 type Call = Request extends infer R ? (R extends { seq: number } ? Omit<R, "seq"> : never) : never;
 
@@ -26,7 +26,7 @@ export async function openWorkerBackend(options: EmbeddedOptions & { maxPending?
   const release = () => {
     if (claimed !== undefined) openHere.delete(claimed);
   };
-  const worker = startWorker(options);
+  const worker = startModuleWorker(import.meta.url, "embedded-worker", options);
   const exited = new Promise((done) => worker.once("exit", done));
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   let seq = 0;
@@ -88,15 +88,4 @@ export async function openWorkerBackend(options: EmbeddedOptions & { maxPending?
       }
     },
   };
-}
-
-function startWorker(options: EmbeddedOptions): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith(".ts")) return new Worker(new URL("./embedded-worker.js", here), { workerData: options });
-  // Running from source (this repository's tests, `--conditions=source --import tsx`): Node 20
-  // does not carry the main thread's tsx hooks into workers, so the worker registers them first.
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./embedded-worker.ts", here).href;
-  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData: options });
 }

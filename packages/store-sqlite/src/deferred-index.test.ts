@@ -80,12 +80,15 @@ describe("the query index, committed apart from the log", () => {
     const path = join(dir, "audit.db");
     const store = createSqliteStore({ path });
     try {
-      await appendRounds(store, 3, 1);
-      assert.equal(await store.countEvents({ filter: {} }), 6);
-      // The index transaction is still open: its rows are not committed yet.
-      assert.equal(indexedRows(path), 0);
+      await appendRounds(store, 1, 1);
       await store.flushIndex();
-      assert.equal(indexedRows(path), 6);
+      assert.equal(indexedRows(path), 2);
+      await appendRounds(store, 3, 2);
+      assert.equal(await store.countEvents({ filter: {} }), 8);
+      // The index transaction is still open: its rows are not committed yet.
+      assert.equal(indexedRows(path), 2);
+      await store.flushIndex();
+      assert.equal(indexedRows(path), 8);
       await assertIndexMatchesLeaves(store);
     } finally {
       await store.close();
@@ -112,8 +115,9 @@ describe("the query index, committed apart from the log", () => {
       });
       child.kill("SIGKILL");
       await new Promise((resolve) => child.once("exit", resolve));
-      // The entries are durable; the index rows died with the child's open transaction.
-      assert.equal(indexedRows(path), 0);
+      // The entries are durable; the index rows of the rounds after the first died with the
+      // child's open index transaction.
+      assert.ok(indexedRows(path) < 200, `${indexedRows(path)} index rows committed`);
       const store = createSqliteStore({ path });
       try {
         assert.equal((await storedEvents(store)).length, 200);

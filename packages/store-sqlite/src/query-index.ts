@@ -93,7 +93,7 @@ export interface IndexBatch {
   readonly size: number;
 }
 
-/** What the index reads of the log database: its logs with their sizes (pruned entries counted). */
+/** What the index reads of the log database: its leaves, and its logs with their sizes (pruned entries counted). */
 export interface IndexSource {
   readonly db: Database.Database;
   logs(): readonly { id: number; name: string; size: number }[];
@@ -110,9 +110,13 @@ export interface IndexSource {
  * leaves, starting at each log's committed `indexed_size`.
  */
 export interface DeferredIndex {
-  /** Indexes entries the log database has just committed. Never throws: a failure is caught up later. */
+  /**
+   * Indexes entries the log database has committed, after catching up with it; entries the
+   * catch-up already indexed are skipped, so a batch may arrive after the catch-up read it. Never
+   * throws: a failure is caught up later.
+   */
   add(batches: readonly IndexBatch[]): void;
-  /** Before a query or an append: indexes whatever the log database holds that the index lacks. */
+  /** Before a query: indexes whatever the log database holds that the index lacks. */
   ready(): void;
   /** Commits the open index transaction, if any. */
   commit(): void;
@@ -135,6 +139,8 @@ export function createDeferredIndex(
   const mirrored = new Set<number>();
   /** Per log, the size to record as indexed when the open transaction commits. */
   const sizes = new Map<number, number>();
+  /** Per log, how many of its entries are indexed, committed or in the open transaction. */
+  const indexedTo = new Map<number, number>();
   let pending = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let caughtUp = false;
@@ -166,6 +172,7 @@ export function createDeferredIndex(
     if (db.inTransaction) db.exec("ROLLBACK");
     sizes.clear();
     mirrored.clear();
+    indexedTo.clear();
     pending = 0;
     caughtUp = false;
   };
@@ -174,8 +181,12 @@ export function createDeferredIndex(
   const catchUp = () => {
     commit();
     const indexed = new Map(stmt.indexedSizes.all().map((r) => [r.id, r.indexed_size]));
-    const lagging = source.logs().filter((log) => (indexed.get(log.id) ?? 0) < log.size);
-    if (lagging.length === 0) return;
+    const logs = source.logs();
+    const lagging = logs.filter((log) => (indexed.get(log.id) ?? 0) < log.size);
+    const done = () => {
+      for (const log of logs) indexedTo.set(log.id, log.size);
+    };
+    if (lagging.length === 0) return done();
     // The order is sorted by SQLite in a temp table, so a rebuild of millions of entries runs in bounded memory.
     source.db.exec("CREATE TEMP TABLE IF NOT EXISTS index_catchup (received TEXT, rid INTEGER NOT NULL); DELETE FROM temp.index_catchup;");
     const collect = source.db.prepare<[bigint, bigint]>(
@@ -201,6 +212,7 @@ export function createDeferredIndex(
       }
       for (const log of lagging) sizes.set(log.id, log.size);
       commit();
+      done();
     } catch (error) {
       rollback();
       throw error;
@@ -211,32 +223,38 @@ export function createDeferredIndex(
 
   return {
     add(batches) {
-      if (!caughtUp) return;
       try {
+        ready();
         begin();
         for (const batch of batches) {
           mirror(batch.logId, batch.log);
-          for (const entry of batch.entries) if (entry.fields) writer.add(batch.logId, entry.index, entry.fields);
-          sizes.set(batch.logId, batch.size);
+          const from = indexedTo.get(batch.logId) ?? 0;
+          for (const entry of batch.entries) if (entry.fields && entry.index >= from) writer.add(batch.logId, entry.index, entry.fields);
+          if (batch.size > from) {
+            sizes.set(batch.logId, batch.size);
+            indexedTo.set(batch.logId, batch.size);
+          }
           pending += batch.entries.length;
         }
         if (pending >= maxPending) commit();
         else timer ??= setTimeout(() => commitQuietly(), maxOpenMs).unref();
       } catch {
-        // The entries are durable in the log database; `ready()` derives their rows from the leaves.
+        // The entries are durable in the log database; the next catch-up derives their rows from the leaves.
         rollback();
       }
     },
-    ready() {
-      if (caughtUp) return;
-      catchUp();
-      caughtUp = true;
-    },
+    ready,
     commit,
     close() {
       commitQuietly();
     },
   };
+
+  function ready(): void {
+    if (caughtUp) return;
+    catchUp();
+    caughtUp = true;
+  }
 
   function commitQuietly(): void {
     try {

@@ -9,9 +9,7 @@ import {
   type RetentionStore,
 } from "@sealtrail/engine";
 import type Database from "better-sqlite3";
-import { type DeferredIndex, fieldsOfLeaf } from "./query-index.js";
-
-const ROWS_PER_LOG = 2n ** 40n;
+import { rowBase } from "./log-sizes.js";
 
 /**
  * The SQLite side of retention (engine `RetentionStore`): the prune ledger first, then the
@@ -23,20 +21,21 @@ export function createSqliteRetention(
   store: {
     logId(name: string): number | undefined;
     sizeOf(id: number): number;
-    /** The query index (absent on a read-only open, which never prunes). */
-    index: { db: Database.Database; deferred: DeferredIndex } | undefined;
+    /**
+     * Removes the query index rows of entries about to be pruned and commits that (the index is
+     * another database): if the process dies before the entries go, those entries are merely
+     * unlisted until the pruning job, which resumes on the next start, removes them. Absent on a
+     * read-only open, which never prunes.
+     */
+    unindex: ((logId: number, ranges: readonly { start: number; end: number }[]) => Promise<void>) | undefined;
   },
 ): RetentionStore {
-  const indexDb = store.index?.db;
   const stmt = {
     ranges: db.prepare<[number], { start_idx: number; end_idx: number; pruned_at: string }>(
       "SELECT start_idx, end_idx, pruned_at FROM pruned_ranges WHERE log_id = ? ORDER BY start_idx",
     ),
     insertRange: db.prepare<[number, number, number, string]>(
       "INSERT INTO pruned_ranges (log_id, start_idx, end_idx, pruned_at) VALUES (?, ?, ?, ?)",
-    ),
-    entries: db.prepare<[bigint, bigint, bigint], { idx: number; leaf: Buffer }>(
-      "SELECT rowid - ? AS idx, leaf FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
     ),
     deleteEntries: db.prepare<[bigint, bigint]>("DELETE FROM entries WHERE rowid >= ? AND rowid < ?"),
 
@@ -54,17 +53,6 @@ export function createSqliteRetention(
     holds: db.prepare<[], LegalHoldRow>("SELECT * FROM legal_holds ORDER BY created_at, id"),
   };
 
-  const index = indexDb && {
-    // A log's events in commit order: a log's oldest events come first, where pruning works.
-    seqs: indexDb.prepare<[number], { seq: number; idx: number }>("SELECT seq, idx FROM events WHERE log_id = ? ORDER BY seq"),
-    deleteEvent: indexDb.prepare<[number, number]>("DELETE FROM events WHERE log_id = ? AND seq = ?"),
-    deleteTarget: indexDb.prepare<[number, string, string, number]>(
-      "DELETE FROM event_targets WHERE log_id = ? AND id = ? AND type = ? AND seq = ?",
-    ),
-    deleteMetadata: indexDb.prepare<[number, string, number]>("DELETE FROM event_metadata WHERE log_id = ? AND key = ? AND seq = ?"),
-    deleteText: indexDb.prepare<[number]>("DELETE FROM events_fts WHERE rowid = ?"),
-  };
-
   const rangesOf = (logId: number): PrunedRange[] =>
     stmt.ranges.all(logId).map((r) => ({ start: r.start_idx, end: r.end_idx, prunedAt: r.pruned_at }));
 
@@ -72,41 +60,7 @@ export function createSqliteRetention(
     const logId = store.logId(log);
     if (logId === undefined) throw new StoreError("log_not_found", `log ${log} does not exist`);
     const sorted = checkPruneRanges(log, ranges, store.sizeOf(logId), rangesOf(logId));
-    return { logId, sorted, base: BigInt(logId) * ROWS_PER_LOG };
-  };
-
-  /**
-   * The query index rows of the ranges, removed and committed first (the index is another
-   * database): if the process dies before the entries go, those entries are merely unlisted until
-   * the pruning job, which resumes on the next start, removes them.
-   */
-  const unindex = (logId: number, sorted: readonly { start: number; end: number }[], base: bigint) => {
-    if (!index || !store.index) return;
-    store.index.deferred.ready();
-    const maxEnd = sorted.reduce((m, r) => Math.max(m, r.end), 0);
-    const inRange = (idx: number) => sorted.some((r) => r.start <= idx && idx < r.end);
-    // idx → seq of the query-index rows to remove, found by walking the log's events oldest first.
-    const seqOf = new Map<number, number>();
-    for (const row of index.seqs.iterate(logId) as IterableIterator<{ seq: number; idx: number }>) {
-      if (row.idx >= maxEnd) break;
-      if (inRange(row.idx)) seqOf.set(row.idx, row.seq);
-    }
-    store.index.deferred.commit();
-    (indexDb as Database.Database)
-      .transaction(() => {
-        for (const range of sorted) {
-          for (const entry of stmt.entries.all(base, base + BigInt(range.start), base + BigInt(range.end))) {
-            const seq = seqOf.get(entry.idx);
-            if (seq === undefined) continue;
-            const fields = fieldsOfLeaf(entry.leaf);
-            for (const t of fields?.targets ?? []) index.deleteTarget.run(logId, t.id, t.type, seq);
-            for (const m of fields?.metadata ?? []) index.deleteMetadata.run(logId, m.key, seq);
-            index.deleteText.run(seq);
-            index.deleteEvent.run(logId, seq);
-          }
-        }
-      })
-      .immediate();
+    return { logId, sorted, base: rowBase(logId) };
   };
 
   // The ledger row first, then the deletes it allows, in one IMMEDIATE transaction (checked again inside it).
@@ -128,13 +82,16 @@ export function createSqliteRetention(
   };
 
   return {
-    pruneEntries: (log, ranges, at) =>
-      guard("pruneEntries", () => {
-        if (ranges.length === 0) return;
-        const { logId, sorted, base } = validate(log, ranges);
-        unindex(logId, sorted, base);
-        pruneTx.immediate(log, ranges, at);
-      }),
+    pruneEntries: async (log, ranges, at) => {
+      if (ranges.length === 0) return;
+      const { logId, sorted } = await guard("pruneEntries", () => validate(log, ranges));
+      try {
+        await store.unindex?.(logId, sorted);
+      } catch (cause) {
+        throw new StoreError("store_failed", `sqlite: pruneEntries failed: ${(cause as Error).message}`, { cause });
+      }
+      await guard("pruneEntries", () => pruneTx.immediate(log, ranges, at));
+    },
     listPrunedRanges: (log) =>
       guard("listPrunedRanges", () => {
         const logId = store.logId(log);

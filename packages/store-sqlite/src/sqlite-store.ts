@@ -14,10 +14,12 @@ import type {
   StoredEntry,
 } from "@sealtrail/engine";
 import Database from "better-sqlite3";
-import { indexPathOf, openIndexForWriting, openIndexReadonly, removeIndex } from "./index-db.js";
+import { indexPathOf } from "./index-db.js";
+import { openIndexService } from "./index-service.js";
+import { inlineIndex, openIndexThread, type QueryIndex } from "./index-thread.js";
+import { createLogSizes, ROWS_PER_LOG, rowBase } from "./log-sizes.js";
 import { applyMigrations, assertMigrated } from "./migrate.js";
-import { createQueryExecutor, type QueryExecutor } from "./query-executor.js";
-import { createDeferredIndex, type DeferredIndex, fieldsOfLeaf, type IndexBatch } from "./query-index.js";
+import { fieldsOfLeaf, type IndexBatch } from "./query-index.js";
 import { createSqliteRetention } from "./retention.js";
 import { MIGRATIONS } from "./schema.js";
 
@@ -37,15 +39,6 @@ export interface SqliteStoreOptions {
   /** The query index database (default: `indexPathOf(path)`, `<name>-index.db` beside the log). */
   readonly indexPath?: string;
 }
-
-/**
- * Entries use a composite rowid, `logId · 2^40 + index`, so the primary key itself is the
- * (log, index) lookup: no second index to maintain on the hot append path. Rowids pass 2^53 from
- * log id 8192 on, so they are bound as bigint; only small offsets (`rowid - base`) come back.
- */
-const ROWS_PER_LOG = 2 ** 40;
-
-const rowBase = (logId: number): bigint => BigInt(logId) * BigInt(ROWS_PER_LOG);
 
 interface EntryRow {
   idx: number;
@@ -99,12 +92,6 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     logByName: db.prepare<[string], { id: number; name: string; created_at: string }>(
       "SELECT id, name, created_at FROM logs WHERE name = ?",
     ),
-    maxRow: db.prepare<[bigint, bigint, bigint], { r: number | null }>(
-      "SELECT max(rowid) - ? AS r FROM entries WHERE rowid BETWEEN ? AND ?",
-    ),
-    // Retention may prune the newest entries of a quiet log: the prune ledger (append-only) still
-    // counts them. A few rows per log; an entry deleted without a ledger row still shrinks the log.
-    maxPruned: db.prepare<[number], { r: number | null }>("SELECT max(end_idx) AS r FROM pruned_ranges WHERE log_id = ?"),
     insertEntry: db.prepare<[bigint, number, string, Uint8Array]>(
       "INSERT INTO entries (rowid, log_id, event_id, leaf) VALUES (?, ?, ?, ?)",
     ),
@@ -141,11 +128,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     if (row) logIds.set(name, row.id);
     return row?.id;
   };
-  const sizeOf = (id: number): number => {
-    const base = rowBase(id);
-    const row = stmt.maxRow.get(base, base, base + BigInt(ROWS_PER_LOG - 1));
-    return Math.max(row?.r == null ? 0 : row.r + 1, stmt.maxPruned.get(id)?.r ?? 0);
-  };
+  const { sizeOf } = createLogSizes(db);
   const summary = (row: { id: number; name: string; created_at: string }): LogSummary => ({
     name: row.name,
     size: sizeOf(row.id),
@@ -169,22 +152,12 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   });
 
   const indexPath = config.indexPath ?? indexPathOf(config.path);
-  const logNames = new Map(stmt.listLogs.all().map((row) => [row.id, row.name]));
-  const indexDb = config.readonly
-    ? openIndexReadonly(indexPath)
-    : openIndexMatching(indexPath, (row) => logNames.get(row.id) === row.name && row.indexed_size <= sizeOf(row.id));
-  const index: DeferredIndex | undefined = config.readonly
-    ? undefined
-    : createDeferredIndex(indexDb as Database.Database, {
-        db,
-        logs: () => stmt.listLogs.all().map((row) => ({ id: row.id, name: row.name, size: sizeOf(row.id) })),
-      });
-  const queries: QueryExecutor | undefined = indexDb ? createQueryExecutor(indexDb, db) : undefined;
-  const queryIndex = (): QueryExecutor => {
-    if (!queries) throw new StoreError("index_missing", `sqlite: ${indexPath} does not exist; start the server once to build it`);
-    index?.ready();
-    return queries;
-  };
+  const inMemory = config.path === ":memory:" || config.path === "";
+  // A file's index runs on its own thread; a private in-memory database cannot be opened from one.
+  const index: QueryIndex =
+    config.readonly || inMemory
+      ? inlineIndex(openIndexService({ logDb: db, indexPath, readonly: config.readonly === true }))
+      : openIndexThread({ logPath: resolve(config.path), indexPath: resolve(indexPath) });
 
   // IMMEDIATE takes the write lock up front, so the size check below cannot race another writer.
   // Index rows are not part of it: they go to the index database once this commits (query-index.ts).
@@ -228,7 +201,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     for (const checkpoint of checkpoints) insertCheckpoint(checkpoint);
   });
 
-  const guard = <T>(what: string, fn: () => T): Promise<T> => {
+  const guard = <T>(what: string, fn: () => T | Promise<T>): Promise<T> => {
     try {
       return Promise.resolve(fn());
     } catch (cause) {
@@ -238,36 +211,32 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   };
 
   // Queries also let the caller's own errors through (an impossible time bound is an InputError).
-  const guardQuery = <T>(what: string, fn: () => T): Promise<T> => {
-    try {
-      return Promise.resolve(fn());
-    } catch (cause) {
-      if (cause instanceof SealtrailError) return Promise.reject(cause);
-      return guard(what, () => {
-        throw cause;
-      });
-    }
-  };
+  const guardQuery = <T>(what: string, answer: () => Promise<T>): Promise<T> =>
+    answer().catch((cause: unknown) => {
+      if (cause instanceof SealtrailError) throw cause;
+      throw new StoreError("store_failed", `sqlite: ${what} failed: ${(cause as Error).message}`, { cause });
+    });
 
-  const retention = createSqliteRetention(db, { logId, sizeOf, index: index && indexDb ? { db: indexDb, deferred: index } : undefined });
+  const retention = createSqliteRetention(db, {
+    logId,
+    sizeOf,
+    unindex: config.readonly ? undefined : (logId, ranges) => index.unindex(logId, ranges),
+  });
 
   let closed = false;
   return Object.freeze({
     ...retention,
     description: `sqlite:${config.path}`,
     // A file can be opened again from an audit's worker threads; a private in-memory database cannot.
-    ...(config.path === ":memory:" || config.path === ""
-      ? {}
-      : { entryReader: { module: ENTRY_READER_MODULE, options: { path: resolve(config.path) } } }),
+    ...(inMemory ? {} : { entryReader: { module: ENTRY_READER_MODULE, options: { path: resolve(config.path) } } }),
     listLogs: () => guard("listLogs", () => stmt.listLogs.all().map(summary)),
     getLog: (name: string) =>
       guard("getLog", () => {
         const row = stmt.logByName.get(name);
         return row ? summary(row) : undefined;
       }),
-    append: (batches: readonly LogAppend[]) =>
+    append: (batches: readonly LogAppend[]): Promise<void> =>
       guard("append", () => {
-        index?.ready();
         let indexed: IndexBatch[];
         try {
           indexed = appendTx.immediate(batches);
@@ -277,7 +246,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           for (const batch of batches) logIds.delete(batch.log);
           throw error;
         }
-        index?.add(indexed);
+        // Resolves at once unless the index thread is far behind (then the appender waits for it).
+        return index.add(indexed);
       }),
     findEntriesById: (log: string, ids: readonly string[]) =>
       guard("findEntriesById", () => {
@@ -338,20 +308,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       }),
     listApiKeys: () => guard("listApiKeys", () => stmt.listKeys.all().map(toKey)),
     revokeApiKey: (id: string, at: string) => guard("revokeApiKey", () => stmt.revokeKey.run(at, id).changes > 0),
-    queryEvents: (query: EventQuery) => guardQuery("queryEvents", () => queryIndex().queryEvents(query)),
-    countEvents: (query: Pick<EventQuery, "logs" | "filter">) => guardQuery("countEvents", () => queryIndex().countEvents(query)),
-    groupEvents: (query: Parameters<QueryableStore["groupEvents"]>[0]) => guardQuery("groupEvents", () => queryIndex().groupEvents(query)),
-    flushIndex: () =>
-      guard("flushIndex", () => {
-        index?.ready();
-        index?.commit();
-      }),
+    queryEvents: (query: EventQuery) => guardQuery("queryEvents", () => index.queryEvents(query)),
+    countEvents: (query: Pick<EventQuery, "logs" | "filter">) => guardQuery("countEvents", () => index.countEvents(query)),
+    groupEvents: (query: Parameters<QueryableStore["groupEvents"]>[0]) => guardQuery("groupEvents", () => index.groupEvents(query)),
+    flushIndex: () => guardQuery("flushIndex", () => index.flush()),
     close: async () => {
       if (closed) return;
       closed = true;
-      index?.close();
-      indexDb?.close();
-      db.close();
+      try {
+        await index.close();
+      } finally {
+        db.close();
+      }
     },
   });
 }
@@ -372,19 +340,6 @@ function openForWriting(path: string, durability: "full" | "normal"): Database.D
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   applyMigrations(db, "schema_migrations", MIGRATIONS);
   return db;
-}
-
-/**
- * The index database of this log database, rebuilt from scratch when it describes another one (a
- * log id with another name, or more entries indexed than the log holds: a copied or restored file).
- */
-function openIndexMatching(path: string, isOurs: (row: { id: number; name: string; indexed_size: number }) => boolean): Database.Database {
-  const db = openIndexForWriting(path);
-  const rows = db.prepare<[], { id: number; name: string; indexed_size: number }>("SELECT id, name, indexed_size FROM logs").all();
-  if (rows.every(isOurs)) return db;
-  db.close();
-  removeIndex(path);
-  return openIndexForWriting(path);
 }
 
 function openReadonly(path: string): Database.Database {

@@ -1,0 +1,33 @@
+// The query index thread (index-thread.ts): owns the index connection, and reads the log database
+// through a connection of its own. Every message is handled to the end before the next one.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { wireError } from "@sealtrail/core";
+import Database from "better-sqlite3";
+import { openIndexService } from "./index-service.js";
+import type { IndexMessage, IndexReply, IndexThreadData } from "./index-thread.js";
+
+const port = parentPort;
+if (!port) throw new Error("index-worker.ts runs as a worker thread only");
+const data = workerData as IndexThreadData;
+const logDb = new Database(data.logPath, { fileMustExist: true });
+logDb.pragma("busy_timeout = 5000");
+const service = openIndexService({ logDb, indexPath: data.indexPath, readonly: false });
+
+port.on("message", (message: IndexMessage) => {
+  if (message.op === "add") {
+    service.add(message.batches);
+    const added = message.batches.reduce((n, batch) => n + batch.entries.length, 0);
+    return port.postMessage({ added } satisfies IndexReply);
+  }
+  let reply: IndexReply;
+  try {
+    const value = (service[message.method] as (...args: unknown[]) => unknown)(...message.args);
+    reply = { seq: message.seq, ok: true, value };
+  } catch (error) {
+    reply = { seq: message.seq, ok: false, error: wireError(error) };
+  }
+  if (message.method === "close") logDb.close();
+  port.postMessage(reply);
+  if (message.method === "close") port.close();
+});
