@@ -6,8 +6,8 @@ import type { Backend } from "./backend.js";
 import { type EmbeddedOptions, openEmbedded } from "./embedded.js";
 import type { Reply, Request } from "./worker-protocol.js";
 
+if (!parentPort) throw new Error("embedded-worker.ts runs as a worker thread only");
 const port = parentPort;
-if (!port) throw new Error("embedded-worker.ts runs as a worker thread only");
 let backend: Backend | undefined;
 const opening = openEmbedded(workerData as EmbeddedOptions).then((opened) => {
   backend = opened;
@@ -17,8 +17,23 @@ const opening = openEmbedded(workerData as EmbeddedOptions).then((opened) => {
 // rejection has no handler, and an unhandled rejection would kill the thread with a bare Error.
 opening.catch(() => undefined);
 
-port.on("message", (request: Request) => {
-  const reply = (message: Reply) => port.postMessage(message);
+// Answers go back in batches, as requests come (worker-backend.ts): those settled in one turn share a message.
+let outbox: Reply[] = [];
+const send = () => {
+  const replies = outbox;
+  outbox = [];
+  port.postMessage(replies);
+};
+const reply = (message: Reply) => {
+  if (outbox.length === 0) setImmediate(send);
+  outbox.push(message);
+};
+
+port.on("message", (requests: readonly Request[]) => {
+  for (const request of requests) handle(request);
+});
+
+function handle(request: Request): void {
   (async () => {
     const log = backend ?? (await opening);
     switch (request.op) {
@@ -45,6 +60,9 @@ port.on("message", (request: Request) => {
     )
     .finally(() => {
       // After the answer to close, the thread ends: nothing may run on a closed store.
-      if (request.op === "close") port.close();
+      if (request.op === "close") {
+        send();
+        port.close();
+      }
     });
-});
+}

@@ -31,13 +31,15 @@ export async function openWorkerBackend(options: EmbeddedOptions & { maxPending?
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   let seq = 0;
   let failure: Error | undefined;
-  worker.on("message", (reply: Reply) => {
-    const call = waiting.get(reply.seq);
-    if (!call) return;
-    waiting.delete(reply.seq);
+  worker.on("message", (replies: readonly Reply[]) => {
+    for (const reply of replies) {
+      const call = waiting.get(reply.seq);
+      if (!call) continue;
+      waiting.delete(reply.seq);
+      if (reply.ok) call.resolve(reply.value);
+      else call.reject(rebuildError(reply.error));
+    }
     if (waiting.size === 0) worker.unref();
-    if (reply.ok) call.resolve(reply.value);
-    else call.reject(rebuildError(reply.error));
   });
   const fail = (error: Error) => {
     failure = error;
@@ -47,13 +49,23 @@ export async function openWorkerBackend(options: EmbeddedOptions & { maxPending?
   worker.on("error", fail);
   worker.on("exit", () => fail(new Error("the audit log's worker thread has exited")));
 
+  // Calls made in one turn of the event loop (the records of every request it handled) cross to
+  // the worker in one message, and their answers come back the same way: a message costs ~15 µs
+  // of CPU across both threads, a batch of them ~4 µs per call.
+  let outbox: Request[] = [];
+  const send = () => {
+    const requests = outbox;
+    outbox = [];
+    if (!failure) worker.postMessage(requests);
+  };
   const call = <T>(message: Call): Promise<T> => {
     if (failure) return Promise.reject(failure);
     const id = seq++;
     if (waiting.size === 0) worker.ref();
+    if (outbox.length === 0) setImmediate(send);
     return new Promise<T>((resolve, reject) => {
       waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      worker.postMessage({ ...message, seq: id });
+      outbox.push({ ...message, seq: id } as Request);
     });
   };
 
