@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+
 /** A data key: 32 random bytes for AES-256-GCM, named by a random id that names no one. */
 export interface DataKey {
   readonly kid: string;
@@ -8,6 +10,15 @@ export interface DataKey {
 export interface KeyScope {
   readonly log: string;
   readonly subject: string;
+}
+
+/**
+ * A fresh data key: a 16-byte random id (base64url) and 32 random key bytes, drawn in one call
+ * (a call to the CSPRNG costs more than the bytes do). `key` is a Buffer for the stores' drivers.
+ */
+export function newDataKey(): { kid: string; key: Buffer } {
+  const bytes = randomBytes(48);
+  return { kid: bytes.subarray(0, 16).toString("base64url"), key: Buffer.from(bytes.subarray(16)) };
 }
 
 /** A scope as one string (log names hold no newline), for maps keyed by scope. */

@@ -1,9 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { StoreError } from "@sealtrail/core";
 import Database from "better-sqlite3";
-import { type DataKey, type KeyScope, type SubjectKeyStore, scopeName } from "./key-store.js";
+import { type DataKey, type KeyScope, newDataKey, type SubjectKeyStore, scopeName } from "./key-store.js";
 
 export interface SqliteKeyStoreOptions {
   /** Its own file (the server uses `<data>/keys.db`), never the log database; created 0600. */
@@ -61,8 +60,7 @@ export function createSqliteKeyStore(options: SqliteKeyStoreOptions): SubjectKey
         created.set(name, toKey(existing));
         continue;
       }
-      const kid = randomBytes(16).toString("base64url");
-      const key = randomBytes(32);
+      const { kid, key } = newDataKey();
       stmt.insert?.run(kid, scope.log, scope.subject, key, new Date().toISOString());
       created.set(name, { kid, key: new Uint8Array(key) });
     }

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { StoreError } from "@sealtrail/core";
-import { type DataKey, type KeyScope, type SubjectKeyStore, scopeName } from "@sealtrail/privacy";
+import { type DataKey, type KeyScope, newDataKey, type SubjectKeyStore, scopeName } from "@sealtrail/privacy";
 import { migrate } from "./migrate.js";
 import { createPgPool, inTransaction, type PgPool } from "./pg-client.js";
 import { redactUrl } from "./postgres-store.js";
@@ -85,7 +84,7 @@ function postgresKeyStore(pool: PgPool, description: string, compact: boolean): 
           // Instances racing to create the first key: one INSERT wins per subject, the others do
           // nothing and read the winner's key on the next turn (committed, so durable, before any
           // leaf is sealed under it). All of a batch's new keys go in one statement: one commit.
-          const fresh = missing.map(() => ({ kid: randomBytes(16).toString("base64url"), key: randomBytes(32) }));
+          const fresh = missing.map(newDataKey);
           const { rows } = await pool.query<{ kid: string }>(
             `INSERT INTO subject_keys (kid, log, subject, key)
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
