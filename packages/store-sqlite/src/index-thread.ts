@@ -30,11 +30,16 @@ export type IndexReply =
  * a thread held up (a long query, a catch-up of millions of entries) must not let the queue of
  * index rows grow without bound. About one index commit's worth.
  */
-const MAX_UNINDEXED = 50_000;
+const DEFAULT_MAX_UNINDEXED = 50_000;
 
 export interface IndexThreadData {
   readonly logPath: string;
   readonly indexPath: string;
+}
+
+export interface IndexThreadOptions extends IndexThreadData {
+  /** Entries posted and not yet added above which `add` makes the appender wait (default 50,000). */
+  readonly maxUnindexed?: number;
 }
 
 /** The index service on the store's own thread (`:memory:`, read-only opens). */
@@ -69,7 +74,9 @@ export function inlineIndex(service: IndexService): QueryIndex {
  * returned runs after that append's rows were added (read-your-writes). A thread that dies loses
  * only uncommitted index rows; the next one catches up from the leaves (query-index.ts).
  */
-export function openIndexThread(data: IndexThreadData): QueryIndex {
+export function openIndexThread(options: IndexThreadOptions): QueryIndex {
+  const data: IndexThreadData = { logPath: options.logPath, indexPath: options.indexPath };
+  const maxUnindexed = options.maxUnindexed ?? DEFAULT_MAX_UNINDEXED;
   let worker: Worker | undefined;
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   let seq = 0;
@@ -86,7 +93,7 @@ export function openIndexThread(data: IndexThreadData): QueryIndex {
     started.on("message", (reply: IndexReply) => {
       if ("added" in reply) {
         unindexed -= reply.added;
-        if (unindexed <= MAX_UNINDEXED / 2) unblock();
+        if (unindexed <= maxUnindexed / 2) unblock();
         return;
       }
       const call = waiting.get(reply.seq);
@@ -128,7 +135,7 @@ export function openIndexThread(data: IndexThreadData): QueryIndex {
     add(batches) {
       current().postMessage({ op: "add", batches } satisfies IndexMessage);
       for (const batch of batches) unindexed += batch.entries.length;
-      if (unindexed <= MAX_UNINDEXED) return undefined;
+      if (unindexed <= maxUnindexed) return undefined;
       return new Promise<void>((resume) => blocked.push(resume));
     },
     queryEvents: call("queryEvents"),
