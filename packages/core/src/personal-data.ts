@@ -1,4 +1,4 @@
-import { fromBase64, utf8 } from "./bytes.js";
+import { fromBase64, toBase64url, utf8 } from "./bytes.js";
 import type { JsonValue } from "./canonical-json.js";
 import { ConfigError, InputError, pointerChild } from "./errors.js";
 import type { EventDraft } from "./event.js";
@@ -35,28 +35,8 @@ export interface Envelope {
   readonly aad: Uint8Array;
 }
 
-const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const B64URL_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < B64URL.length; i++) B64URL_VALUE[B64URL.charCodeAt(i)] = i;
-
-/** Unpadded base64url (RFC 4648 §5), written directly: sealing is on the ingest path. */
-function toBase64url(bytes: Uint8Array): string {
-  let out = "";
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
-    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = (bytes[i] as number) << 16;
-    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]!;
-  } else if (rest === 2) {
-    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8);
-    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]!;
-  }
-  return out;
-}
+for (const [i, c] of [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"].entries()) B64URL_VALUE[c.charCodeAt(0)] = i;
 
 /**
  * How many bytes `text` decodes to as canonical unpadded base64url (the only encoding `toBase64url`
