@@ -23,6 +23,7 @@ import {
   keysOf,
   Params,
   pgText,
+  readsTimeRange,
   resourceOf,
   type Scope,
   tsvectorOf,
@@ -279,9 +280,17 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
     const desc = query.order !== "asc";
     if (query.after !== undefined) where.push(`ev.seq ${desc ? "<" : ">"} ${p.add(query.after)}`);
     const dir = desc ? "DESC" : "ASC";
+    const hits = `SELECT ev.log_id, ev.seq, ev.idx FROM events AS ev WHERE ${where.join(" AND ")}`;
+    // A time range far back is read whole and sorted (MATERIALIZED keeps the planner from turning
+    // it back into a walk of seq): see readsTimeRange.
+    const page =
+      desc && readsTimeRange(query.filter, Date.now())
+        ? `WITH hits AS MATERIALIZED (${hits}) SELECT * FROM hits AS ev ORDER BY ev.seq DESC LIMIT ${p.add(query.limit)}`
+        : `${hits} ORDER BY ev.seq ${dir} LIMIT ${p.add(query.limit)}`;
+    // The page is chosen from the index alone; only its `limit` rows then read their leaves.
     const { rows } = await reader.query<{ seq: number; name: string; idx: number; event_id: string; leaf: Buffer }>(
       `SELECT ev.seq, l.name, e.idx, e.event_id, e.leaf FROM (
-         SELECT ev.log_id, ev.seq, ev.idx FROM events AS ev WHERE ${where.join(" AND ")} ORDER BY ev.seq ${dir} LIMIT ${p.add(query.limit)}
+         ${page}
        ) AS ev
        JOIN entries AS e ON e.log_id = ev.log_id AND e.idx = ev.idx
        JOIN logs AS l ON l.id = ev.log_id
