@@ -213,6 +213,21 @@ export function readsTimeRange(filter: QueryFilter, now: number): boolean {
   });
 }
 
+/**
+ * True when a page of `filter` in one log first probes the log's next events in page order
+ * (probeWindow). Free text is found through GIN, which returns row ids in no useful order: the
+ * store fetched every match from the table and sorted by seq, so a word in 45,000 events of a
+ * tenant read 22,000 table pages for a page of 50 (EXPLAIN in BENCHMARKS.md), and the GIN lookup
+ * alone took ~47 ms. A common word fills a page from the newest few hundred events; a rare word
+ * costs the probe's rows in addition to the full query (at most probeWindow rows, read by one
+ * backward walk of the log's (log_id, seq) index).
+ */
+export const probesWindow = (filter: QueryFilter, scope: Scope): boolean =>
+  scope.logs?.length === 1 && (filter.text ?? []).some((phrase) => phraseQuery(phrase) !== undefined);
+
+/** How many of the log's events a probe looks at for a page of `limit` (probesWindow). */
+export const probeWindow = (limit: number): number => Math.max(2000, 40 * limit);
+
 /** The logs of a query: `logs` as given (undefined: every log), `keyLogs` the ids its keys are looked up in. */
 export interface Scope {
   readonly logs?: readonly number[];
