@@ -197,8 +197,8 @@ const TIME_BOUNDS = [
  * matches were spread evenly over seq, but in an audit log time follows seq: a day two months ago
  * lies behind two months of newer events, which the walk reads and discards one by one (EXPLAIN:
  * a million index entries removed by the filter for a ~14,000-event day). When a range ends
- * further back from `now` than it is long, we read the range (the (log_id, time) index INCLUDEs
- * seq and idx) and sort it. Only for filters of time bounds alone: with a column condition, the
+ * further back from `now` than it is long, we read the range (the (log_id, occurred_ms) index
+ * INCLUDEs seq and idx; a receivedAt range lies in contiguous table pages) and sort it. Only for filters of time bounds alone: with a column condition, the
  * walk of its (log_id, col, seq) index reads that column's events only, which the range cannot
  * do without the table. This picks a plan, never the answer.
  */

@@ -159,9 +159,9 @@ CREATE TABLE legal_holds (
  * "a day of a log" reads that day's index range and sorts it, never the heap. (log_id, received_ms)
  * stays as it was: its keys repeat (one receivedAt per commit), so btree deduplication, which
  * INCLUDE turns off, keeps it ~6x smaller, and it is the index the planner reads the rows of a log
- * from when it ANDs a GIN bitmap (target, metadata, text) with `log_id = …` (2,685 pages for a
- * large log from a covering index, ~300 from this one). New indexes are built before
- * the old ones are dropped: the build holds SHARE on `events` (appends wait, queries go on), the
+ * from when it ANDs a GIN bitmap (target, metadata, text) with `log_id = …` (a log of 668,740
+ * rows: 4,032 pages from a covering index, 607 from this one). New indexes are built before the
+ * old ones are dropped: the build holds SHARE on `events` (appends wait, queries go on), the
  * drops take ACCESS EXCLUSIVE only at the end. CREATE INDEX on a partitioned table attaches a
  * matching index a partition already has instead of building it, so an operator can build them
  * beforehand with CONCURRENTLY, partition by partition (docs/deployment.md).
