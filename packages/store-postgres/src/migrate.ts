@@ -1,6 +1,6 @@
 import { StoreError } from "@sealtrail/core";
 import { inTransaction, type PgPool } from "./pg-client.js";
-import { LOCK, MIGRATIONS } from "./schema.js";
+import { LOCK, MIGRATIONS, PARTITION_OPTIONS } from "./schema.js";
 
 /**
  * Applies pending migrations, each in its own transaction, under a transaction advisory lock: of
@@ -62,7 +62,7 @@ export async function ensurePartitions(pool: PgPool, now: number): Promise<void>
       if (again.rows.length > 0) return;
       await db.query("SAVEPOINT p");
       try {
-        await db.query(`CREATE TABLE ${name} PARTITION OF events FOR VALUES FROM (${from}) TO (${to})`);
+        await db.query(`CREATE TABLE ${name} PARTITION OF events FOR VALUES FROM (${from}) TO (${to}) WITH (${PARTITION_OPTIONS})`);
       } catch (error) {
         // 23514: the default partition already holds rows of that month; they stay there.
         if ((error as { code?: string }).code !== "23514") throw error;

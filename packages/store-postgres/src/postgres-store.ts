@@ -23,6 +23,9 @@ import {
   keysOf,
   Params,
   pgText,
+  probesWindow,
+  probeWindow,
+  readsTimeRange,
   resourceOf,
   type Scope,
   tsvectorOf,
@@ -274,21 +277,52 @@ export async function openPostgresStore(options: PostgresPoolOptions): Promise<P
     checkPage(query);
     const scope = await scopeOf(query.logs, query.filter);
     if (scope.logs?.length === 0) return [];
-    const p = new Params();
-    const where = [whereOf(query.filter, scope, p)];
     const desc = query.order !== "asc";
-    if (query.after !== undefined) where.push(`ev.seq ${desc ? "<" : ">"} ${p.add(query.after)}`);
     const dir = desc ? "DESC" : "ASC";
-    const { rows } = await reader.query<{ seq: number; name: string; idx: number; event_id: string; leaf: Buffer }>(
-      `SELECT ev.seq, l.name, e.idx, e.event_id, e.leaf FROM (
-         SELECT ev.log_id, ev.seq, ev.idx FROM events AS ev WHERE ${where.join(" AND ")} ORDER BY ev.seq ${dir} LIMIT ${p.add(query.limit)}
-       ) AS ev
-       JOIN entries AS e ON e.log_id = ev.log_id AND e.idx = ev.idx
-       JOIN logs AS l ON l.id = ev.log_id
-       ORDER BY ev.seq ${dir}`,
-      p.values,
-    );
-    return rows.map((r) => ({ log: r.name, seq: r.seq, index: r.idx, id: r.event_id, leaf: bytes(r.leaf) }));
+    const after = (p: Params): string => (query.after === undefined ? "" : ` AND ev.seq ${desc ? "<" : ">"} ${p.add(query.after)}`);
+    /**
+     * One page: the matching rows of `source` (default the whole query index), ordered and cut by
+     * `plan` (given their SELECT). The page is chosen from the query index alone; only its `limit`
+     * rows then read their leaves.
+     */
+    const page = async (
+      plan: (hits: string, p: Params) => string,
+      source: (p: Params) => string = () => "events",
+    ): Promise<QueriedEntry[]> => {
+      const p = new Params();
+      const from = source(p);
+      const hits = `SELECT ev.log_id, ev.seq, ev.idx FROM ${from} AS ev WHERE ${whereOf(query.filter, scope, p)}${after(p)}`;
+      const { rows } = await reader.query<{ seq: number; name: string; idx: number; event_id: string; leaf: Buffer }>(
+        `SELECT ev.seq, l.name, e.idx, e.event_id, e.leaf FROM (
+           ${plan(hits, p)}
+         ) AS ev
+         JOIN entries AS e ON e.log_id = ev.log_id AND e.idx = ev.idx
+         JOIN logs AS l ON l.id = ev.log_id
+         ORDER BY ev.seq ${dir}`,
+        p.values,
+      );
+      return rows.map((r) => ({ log: r.name, seq: r.seq, index: r.idx, id: r.event_id, leaf: bytes(r.leaf) }));
+    };
+    const ordered = (hits: string, p: Params): string => `${hits} ORDER BY ev.seq ${dir} LIMIT ${p.add(query.limit)}`;
+    const [onlyLog] = scope.logs ?? [];
+    if (onlyLog !== undefined && probesWindow(query.filter, scope)) {
+      // The log's next probeWindow(limit) events in page order, filtered: `limit` matches among
+      // them are the page (every other match comes after all of them); fewer, and the full query
+      // answers. Free text in one log only: see probesWindow.
+      const probed = await page(
+        ordered,
+        (p) =>
+          `(SELECT * FROM events AS ev WHERE ev.log_id = ${p.add(onlyLog)}${after(p)} ORDER BY ev.seq ${dir} LIMIT ${p.add(probeWindow(query.limit))})`,
+      );
+      if (probed.length === query.limit) return probed;
+    }
+    // A time range far back is read whole and sorted (MATERIALIZED keeps the planner from turning
+    // it back into a walk of seq): see readsTimeRange.
+    if (desc && readsTimeRange(query.filter, Date.now()))
+      return page(
+        (hits, p) => `WITH hits AS MATERIALIZED (${hits}) SELECT * FROM hits AS ev ORDER BY ev.seq DESC LIMIT ${p.add(query.limit)}`,
+      );
+    return page(ordered);
   };
 
   const countEvents = async (query: Pick<EventQuery, "logs" | "filter">): Promise<number> => {

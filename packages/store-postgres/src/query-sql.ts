@@ -14,8 +14,9 @@ import type { EventQuery } from "@sealtrail/engine";
  * Compiles a QueryFilter to one parameterised WHERE clause over the query index (schema.ts), with
  * the semantics of core's `matchesFilter` (the oracle test checks this). Values always travel as
  * bound parameters; SQL text comes only from this file. PostgreSQL's planner picks among the
- * indexes: every column condition is a plain `col = ANY($n)` over a (log_id, col, seq) btree, so a
- * newest-first page walks one index backwards; targets, metadata and text are GIN lookups.
+ * indexes: every column condition is `col = $n` (one value) or `col = ANY($n)` over a
+ * (log_id, col, seq) btree that INCLUDEs idx and occurred_ms, so a newest-first page walks one
+ * index backwards without reading the table; targets, metadata and text are GIN lookups.
  */
 
 /**
@@ -129,13 +130,20 @@ function conditions(filter: QueryExclusions, p: Params, positive: boolean, scope
   for (const [field, column, nullable] of LISTS) {
     const list = filter[field];
     if (list === undefined) continue;
-    const test = `ev.${column} = ANY(${p.add([...new Set(list)].map(pgText), "::text[]")})`;
+    const values = [...new Set(list)].map(pgText);
+    // One value as `=`, not `= ANY`: PostgreSQL 15 returns a (log_id, col, seq) btree's rows in
+    // seq order only without an array condition, so the newest page is a backward walk that stops
+    // after `limit` rows, where ANY reads every match and sorts them (BENCHMARKS.md EXPLAINs).
+    const test = values.length === 1 ? `ev.${column} = ${p.add(values[0], "::text")}` : `ev.${column} = ANY(${p.add(values, "::text[]")})`;
     out.push(nullable && !positive ? `coalesce(${test}, false)` : test);
   }
   const inLogs = (keys: readonly string[]): string[] => logIds.flatMap((id) => keys.map((key) => inLog(id, key)));
   if (filter.actionPrefix !== undefined) {
     const parts = filter.actionPrefix.map((prefix) => {
       const resource = prefix.slice(0, prefix.indexOf(".") + 1);
+      // `document.` is a resource: every action of that resource starts with it, so the resource
+      // index alone answers (its INCLUDE has outcome, the heap is not read for the action).
+      if (resource !== "" && resource === prefix) return `ev.resource = ${p.add(pgText(resource))}`;
       const starts = `starts_with(ev.action, ${p.add(pgText(prefix))})`;
       return resource === "" ? starts : `(ev.resource = ${p.add(pgText(resource))} AND ${starts})`;
     });
@@ -177,6 +185,48 @@ function conditions(filter: QueryExclusions, p: Params, positive: boolean, scope
 }
 
 const timeBound = (text: string | undefined): number | undefined => (text === undefined ? undefined : Date.parse(text));
+
+const TIME_BOUNDS = [
+  ["occurredAfter", "occurredBefore"],
+  ["receivedAfter", "receivedBefore"],
+] as const;
+
+/**
+ * True when the newest page of `filter` is better read as its whole time range, sorted, than by
+ * walking seq backwards (the planner's choice for a LIMIT). The planner costs the walk as if
+ * matches were spread evenly over seq, but in an audit log time follows seq: a day two months ago
+ * lies behind two months of newer events, which the walk reads and discards one by one (EXPLAIN:
+ * a million index entries removed by the filter for a ~14,000-event day). When a range ends
+ * further back from `now` than it is long, we read the range (the (log_id, occurred_ms) index
+ * INCLUDEs seq and idx; a receivedAt range lies in contiguous table pages) and sort it. Only for filters of time bounds alone: with a column condition, the
+ * walk of its (log_id, col, seq) index reads that column's events only, which the range cannot
+ * do without the table. This picks a plan, never the answer.
+ */
+export function readsTimeRange(filter: QueryFilter, now: number): boolean {
+  const bounds = new Set<string>(TIME_BOUNDS.flat());
+  if (Object.entries(filter).some(([key, value]) => value !== undefined && !bounds.has(key))) return false;
+  return TIME_BOUNDS.some(([afterKey, beforeKey]) => {
+    const before = timeBound(filter[beforeKey]);
+    if (before === undefined || Number.isNaN(before)) return false;
+    const after = timeBound(filter[afterKey]) ?? Number.NEGATIVE_INFINITY;
+    return now - before > before - after;
+  });
+}
+
+/**
+ * True when a page of `filter` in one log first probes the log's next events in page order
+ * (probeWindow). Free text is found through GIN, which returns row ids in no useful order: the
+ * store fetched every match from the table and sorted by seq, so a word in 45,000 events of a
+ * tenant read 22,000 table pages for a page of 50 (EXPLAIN in BENCHMARKS.md), and the GIN lookup
+ * alone took ~47 ms. A common word fills a page from the newest few hundred events; a rare word
+ * costs the probe's rows in addition to the full query (at most probeWindow rows, read by one
+ * backward walk of the log's (log_id, seq) index).
+ */
+export const probesWindow = (filter: QueryFilter, scope: Scope): boolean =>
+  scope.logs?.length === 1 && (filter.text ?? []).some((phrase) => phraseQuery(phrase) !== undefined);
+
+/** How many of the log's events a probe looks at for a page of `limit` (probesWindow). */
+export const probeWindow = (limit: number): number => Math.max(2000, 40 * limit);
 
 /** The logs of a query: `logs` as given (undefined: every log), `keyLogs` the ids its keys are looked up in. */
 export interface Scope {

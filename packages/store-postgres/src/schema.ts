@@ -16,6 +16,13 @@ export const LOCK = Object.freeze({
   integrator: 0x53540004,
 });
 
+/**
+ * Storage options of every partition of the query index (a partitioned table itself takes none):
+ * autovacuum visits an insert-only partition after 1 % of its rows were added (default 20 %), so
+ * the visibility map keeps up and index-only scans stay index-only (COVERING_INDEXES).
+ */
+export const PARTITION_OPTIONS = "autovacuum_vacuum_insert_scale_factor = 0.01";
+
 const refuse = (table: string): string => `
 CREATE TRIGGER ${table}_no_update_delete BEFORE UPDATE OR DELETE ON ${table}
   FOR EACH ROW EXECUTE FUNCTION sealtrail_refuse_change();
@@ -142,6 +149,57 @@ CREATE TABLE legal_holds (
 );
 `;
 
+/**
+ * Query index pages without heap reads (migration 4, EXPLAINs in BENCHMARKS.md). A first page is
+ * "the newest `limit` of a log matching F": the (log_id, col, seq) btrees answer it by walking one
+ * index backwards, but each hit then read the heap row for `idx` (a random read per row once the
+ * table outgrows memory), and a time bound was checked on the heap too. INCLUDE carries what the
+ * page needs (`idx`, `occurred_ms`; `outcome` beside action and resource, the usual companion of
+ * a prefix), so the walk is an index-only scan; the occurredAt index carries `seq` and `idx`, so
+ * "a day of a log" reads that day's index range and sorts it, never the heap. (log_id, received_ms)
+ * stays as it was: its keys repeat (one receivedAt per commit), so btree deduplication, which
+ * INCLUDE turns off, keeps it ~6x smaller, and it is the index the planner reads the rows of a log
+ * from when it ANDs a GIN bitmap (target, metadata, text) with `log_id = …` (a log of 668,740
+ * rows: 4,032 pages from a covering index, 607 from this one). New indexes are built before the
+ * old ones are dropped: the build holds SHARE on `events` (appends wait, queries go on), the
+ * drops take ACCESS EXCLUSIVE only at the end. CREATE INDEX on a partitioned table attaches a
+ * matching index a partition already has instead of building it, so an operator can build them
+ * beforehand with CONCURRENTLY, partition by partition (docs/deployment.md).
+ * Index-only scans skip the heap only for pages the visibility map marks all-visible, which for an
+ * insert-only table is autovacuum's insert trigger (PostgreSQL 13+): by default after 20 % of the
+ * partition's rows; each partition here asks for 1 % (PARTITION_OPTIONS).
+ */
+const COVERING_INDEXES = (() => {
+  const page = "INCLUDE (idx, occurred_ms)";
+  const withOutcome = "INCLUDE (idx, occurred_ms, outcome)";
+  const indexes: [old: string, columns: string, include: string, where?: string][] = [
+    ["events_log_seq", "log_id, seq", page],
+    ["events_occurred", "log_id, occurred_ms", "INCLUDE (seq, idx)"],
+    ["events_actor", "log_id, actor_id, seq", page],
+    ["events_actor_type", "log_id, actor_type, seq", page],
+    ["events_action", "log_id, action, seq", withOutcome],
+    ["events_resource", "log_id, resource, seq", withOutcome],
+    ["events_outcome", "log_id, outcome, seq", page],
+    ["events_ip", "log_id, ip, seq", page, "ip IS NOT NULL"],
+    ["events_request", "log_id, request_id, seq", page, "request_id IS NOT NULL"],
+    ["events_session", "log_id, session_id, seq", page, "session_id IS NOT NULL"],
+  ];
+  const create = indexes.map(
+    ([old, columns, include, where]) => `CREATE INDEX ${old}_page ON events (${columns}) ${include}${where ? ` WHERE ${where}` : ""};`,
+  );
+  return `
+${create.join("\n")}
+DROP INDEX ${indexes.map(([old]) => old).join(", ")};
+DO $$
+DECLARE part regclass;
+BEGIN
+  FOR part IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'events'::regclass LOOP
+    EXECUTE format('ALTER TABLE %s SET (${PARTITION_OPTIONS})', part);
+  END LOOP;
+END $$;
+`;
+})();
+
 /** Versioned migrations, applied in order on start under an advisory lock; never edit a released one. */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -214,6 +272,7 @@ CREATE TABLE subject_key_erasures (
 );
 ${refuse("subject_key_erasures")}
 `,
+  COVERING_INDEXES,
 ];
 
 /**

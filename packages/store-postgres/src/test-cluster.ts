@@ -133,7 +133,21 @@ export async function startTestCluster(
     },
     startReplica: async () => {
       const replica = join(dir, `replica${dataDirs.length}`);
-      run("pg_basebackup", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-D", replica, "-R", "-X", "stream", "--no-sync"]);
+      run("pg_basebackup", [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-U",
+        "postgres",
+        "-D",
+        replica,
+        "-R",
+        "-X",
+        "stream",
+        "--checkpoint=fast",
+        "--no-sync",
+      ]);
       const replicaPort = await freePort();
       run("pg_ctl", [
         "-D",
