@@ -76,7 +76,11 @@ function postgresKeyStore(pool: PgPool, description: string, compact: boolean): 
     keysFor: (scopes: readonly KeyScope[]) =>
       guard("keysFor", async () => {
         const keys = new Map<string, DataKey>();
-        let missing = [...new Map(scopes.map((scope) => [scopeName(scope), scope])).values()];
+        // Sorted: instances inserting overlapping batches then lock the (log, subject) entries in
+        // the same order, so they wait on each other instead of deadlocking.
+        let missing = [...new Map(scopes.map((scope) => [scopeName(scope), scope])).entries()]
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([, scope]) => scope);
         for (let attempt = 0; attempt < CREATE_ATTEMPTS && missing.length > 0; attempt++) {
           for (const [name, key] of await byScopes(missing)) keys.set(name, key);
           missing = missing.filter((scope) => !keys.has(scopeName(scope)));
