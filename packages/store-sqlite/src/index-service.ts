@@ -42,25 +42,28 @@ export interface IndexServiceOptions {
 
 export function openIndexService(options: IndexServiceOptions): IndexService {
   const { logDb } = options;
-  const sizes = createLogSizes(logDb);
   if (options.readonly) {
     const indexDb = openIndexReadonly(options.indexPath);
-    const missing = () => new StoreError("index_missing", `sqlite: ${options.indexPath} does not exist; start the server once to build it`);
     const queries = indexDb && createQueryExecutor(indexDb, logDb);
+    const executor = () => {
+      if (!queries) throw new StoreError("index_missing", `sqlite: ${options.indexPath} does not exist; start the server once to build it`);
+      return queries;
+    };
     const refuse = () => {
       throw new StoreError("store_failed", "sqlite: the store is open read-only");
     };
     return {
       add: refuse,
       unindex: refuse,
-      queryEvents: (query) => (queries ?? throwing(missing)).queryEvents(query),
-      countEvents: (query) => (queries ?? throwing(missing)).countEvents(query),
-      groupEvents: (query) => (queries ?? throwing(missing)).groupEvents(query),
+      queryEvents: (query) => executor().queryEvents(query),
+      countEvents: (query) => executor().countEvents(query),
+      groupEvents: (query) => executor().groupEvents(query),
       flush: () => undefined,
       close: () => indexDb?.close(),
     };
   }
 
+  const sizes = createLogSizes(logDb);
   const logs = sizes.logs();
   const names = new Map(logs.map((log) => [log.id, log]));
   const indexDb = openIndexMatching(options.indexPath, (row) => {
@@ -134,10 +137,6 @@ export function openIndexService(options: IndexServiceOptions): IndexService {
       indexDb.close();
     },
   };
-}
-
-function throwing(error: () => Error): never {
-  throw error();
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Worker } from "node:worker_threads";
 import { rebuildError, type WireError } from "@sealtrail/core";
 import { startModuleWorker } from "@sealtrail/engine";
-import type { IndexRange, IndexService } from "./index-service.js";
+import type { IndexService } from "./index-service.js";
 import type { IndexBatch } from "./query-index.js";
 
 type Calls = Omit<IndexService, "add">;
@@ -154,5 +154,3 @@ export function openIndexThread(options: IndexThreadOptions): QueryIndex {
     },
   };
 }
-
-export type { IndexRange };
