@@ -48,7 +48,7 @@ export async function runIngestBench(options: {
   const { dir, events, log } = options;
   const storePath = join(dir, "sealtrail.db");
   const plainPath = join(dir, "plain.db");
-  const deferred = options.deferIndexes ? deferSecondaryIndexes(storePath) : undefined;
+  const deferred = options.deferIndexes ? await deferSecondaryIndexes(storePath) : undefined;
   const durability = options.durability ?? "full";
   const sqlite = createSqliteStore({ path: storePath, durability });
   const counted = countingStore(sqlite);
@@ -127,8 +127,11 @@ const QUERY_TABLES = ["events", "event_targets", "event_metadata", "events_fts"]
  * every index and trigger created, the FTS table filled in one transaction. The result holds
  * exactly the rows the engine wrote, in the schema the store creates, only densely packed.
  */
-function deferSecondaryIndexes(storePath: string): { restore(): void } {
-  createSqliteStore({ path: storePath }).close();
+async function deferSecondaryIndexes(storePath: string): Promise<{ restore(): void }> {
+  // The index database is created by the store's index thread: let it finish before reading it.
+  const created = createSqliteStore({ path: storePath });
+  await created.flushIndex();
+  await created.close();
   const path = indexPathOf(storePath);
   const db = new Database(path);
   const ddl = db
