@@ -155,6 +155,36 @@ describe("the personal-data policy", () => {
     assert.equal(replaced.context?.ip, envelope);
     assert.equal(original.context?.ip, "203.0.113.9");
   });
+
+  it("replaces several values on shared paths, deep in arrays and objects, and never touches the original", () => {
+    const original = {
+      actor: { type: "user", id: "u_42", name: "Ada", email: "ada@example.com" },
+      targets: [
+        { type: "user", id: "u_7", name: "Bob" },
+        { type: "user", id: "u_8", name: "Cy" },
+      ],
+      metadata: { profile: { address: { city: "Paris", zip: "75001" }, plan: "pro" } },
+    };
+    const before = structuredClone(original);
+    const replaced = replaceValues(original, [
+      { path: ["actor", "name"], value: "n" },
+      { path: ["actor", "email"], value: "e" },
+      { path: ["targets", 0, "name"], value: "t0" },
+      { path: ["targets", 1, "name"], value: "t1" },
+      { path: ["metadata", "profile", "address", "city"], value: "c" },
+      { path: ["metadata", "profile", "address", "zip"], value: "z" },
+    ]);
+    assert.deepEqual(original, before);
+    assert.deepEqual(replaced, {
+      actor: { type: "user", id: "u_42", name: "n", email: "e" },
+      targets: [
+        { type: "user", id: "u_7", name: "t0" },
+        { type: "user", id: "u_8", name: "t1" },
+      ],
+      metadata: { profile: { address: { city: "c", zip: "z" }, plan: "pro" } },
+    });
+    assert.ok(Array.isArray(replaced.targets), "arrays stay arrays");
+  });
 });
 
 describe("stored events with envelopes", () => {

@@ -276,18 +276,34 @@ export function compilePersonalData(config: PersonalDataConfig = {}): PersonalDa
   };
 }
 
-/** A copy of `event` with the values at `path` replaced (the paths `locate` returned). */
+/**
+ * A copy of `event` with the values at `path` replaced (the paths `locate` returned). Only the
+ * objects and arrays on a replaced path are copied; the rest is shared with `event`, which is left
+ * as it was (a deep clone per event was a fifth of the HTTP ingest thread's copying and GC).
+ */
 export function replaceValues<T extends object>(
   event: T,
   replacements: readonly { path: readonly (string | number)[]; value: JsonValue }[],
 ): T {
-  const copy = structuredClone(event) as Record<string | number, unknown>;
+  type Node = Record<string | number, unknown>;
+  const copied = new Set<unknown>();
+  const copyOf = (node: unknown): Node => {
+    const copy = (Array.isArray(node) ? [...node] : { ...(node as object) }) as Node;
+    copied.add(copy);
+    return copy;
+  };
+  const root = copyOf(event);
   for (const { path, value } of replacements) {
-    let node: Record<string | number, unknown> = copy;
-    for (const token of path.slice(0, -1)) node = node[token] as Record<string | number, unknown>;
+    let node = root;
+    for (let i = 0; i < path.length - 1; i++) {
+      const token = path[i] as string | number;
+      const child = node[token];
+      if (!copied.has(child)) node[token] = copyOf(child);
+      node = node[token] as Node;
+    }
     node[path[path.length - 1] as string | number] = value;
   }
-  return copy as T;
+  return root as T;
 }
 
 /** Every envelope string anywhere in an event (personal values can sit deep in metadata). */
