@@ -64,7 +64,7 @@ export function complianceRoutes(app: App, ctx: RouteContext, options: { retenti
 
   app.post("/v1/erasures", async (c) => {
     await ctx.allow(c, "admin");
-    const body = objectBody(await readJsonBody(c.req.raw, bodyLimit), "invalid_erasure_request", ["subject", "log"]);
+    const body = objectBody(await readJsonBody(c, bodyLimit), "invalid_erasure_request", ["subject", "log"]);
     const problems: FieldProblem[] = [];
     const subject = text(body.subject, "/subject", 256, problems, true);
     const log = logName(body.log, "/log", problems, false);
@@ -103,7 +103,7 @@ export function complianceRoutes(app: App, ctx: RouteContext, options: { retenti
     const log = c.req.param("log");
     await ctx.allow(c, "admin");
     if (!isLogName(log)) throw new NotFoundError("log_not_found", `log ${log} does not exist`);
-    const body = objectBody(await readJsonBody(c.req.raw, bodyLimit), "invalid_retention_request", ["days"]);
+    const body = objectBody(await readJsonBody(c, bodyLimit), "invalid_retention_request", ["days"]);
     const days = body.days;
     if (days !== null && (typeof days !== "number" || !Number.isFinite(days) || days <= 0 || days > MAX_DAYS)) {
       throw requestError("invalid_retention_request", [
@@ -116,7 +116,7 @@ export function complianceRoutes(app: App, ctx: RouteContext, options: { retenti
 
   app.post("/v1/legal-holds", async (c) => {
     await ctx.allow(c, "admin");
-    const body = objectBody(await readJsonBody(c.req.raw, bodyLimit), "invalid_hold_request", ["log", "q", "reason"]);
+    const body = objectBody(await readJsonBody(c, bodyLimit), "invalid_hold_request", ["log", "q", "reason"]);
     const problems: FieldProblem[] = [];
     const log = logName(body.log, "/log", problems, true);
     const query = text(body.q, "/q", 4096, problems, false);
@@ -148,7 +148,7 @@ export function complianceRoutes(app: App, ctx: RouteContext, options: { retenti
 
   app.post("/v1/prunes", async (c) => {
     await ctx.allow(c, "admin");
-    const body = objectBody(await readJsonBody(c.req.raw, bodyLimit), "invalid_prune_request", ["log"]);
+    const body = objectBody(await readJsonBody(c, bodyLimit), "invalid_prune_request", ["log"]);
     const problems: FieldProblem[] = [];
     const log = logName(body.log, "/log", problems, false);
     if (problems.length > 0) throw requestError("invalid_prune_request", problems);

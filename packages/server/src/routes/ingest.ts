@@ -26,7 +26,7 @@ export function ingestRoutes(app: App, ctx: RouteContext): void {
         problems: [{ parameter: "wait", detail: "must be checkpoint" }],
       });
     }
-    const body = await readJsonBody(c.req.raw, maxBody);
+    const body = await readJsonBody(c, maxBody);
     const batch = isBatch(body);
     const inputs = batch ? batchEvents(body, maxBatch) : [body];
     if (ctx.catalog?.validate) await checkCatalog(ctx.catalog, inputs, batch);

@@ -23,7 +23,7 @@ export function keysRoutes(app: App, ctx: RouteContext, options: { systemLog?: S
 
   app.post("/v1/keys", async (c) => {
     await ctx.allow(c, "admin");
-    const request = parseApiKeyRequest(await readJsonBody(c.req.raw, bodyLimit));
+    const request = parseApiKeyRequest(await readJsonBody(c, bodyLimit));
     const id = newApiKeyId();
     const targets = [{ type: "api_key", id }];
     const metadata = { scope: request.scope, logs: [...(request.logs ?? [])], label: request.label ?? "" };
@@ -81,7 +81,7 @@ export function keysRoutes(app: App, ctx: RouteContext, options: { systemLog?: S
   app.post("/v1/viewer-tokens", async (c) => {
     // `allow` answers without a principal only for public tree reads.
     const principal = (await ctx.allow(c, "issue-viewer-token")) as Principal;
-    const { request, problems } = viewerTokenRequestProblems(await readJsonBody(c.req.raw, bodyLimit));
+    const { request, problems } = viewerTokenRequestProblems(await readJsonBody(c, bodyLimit));
     if (!request) {
       const first = problems[0] as { pointer: string; detail: string };
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : "";
