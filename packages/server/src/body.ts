@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { InputError } from "@sealtrail/core";
 import type { Context } from "hono";
 
@@ -21,13 +21,12 @@ export async function readJsonBody(c: Context, maxBytes: number): Promise<unknow
   }
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
-  const node = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
-  const bytes =
-    node?.incoming && node.outgoing ? await readIncoming(node.incoming, node.outgoing, maxBytes) : await readStream(request, maxBytes);
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const bytes = incoming ? await readIncoming(incoming, maxBytes) : await readStream(request, maxBytes);
   return parseJson(bytes);
 }
 
-function readIncoming(incoming: IncomingMessage, outgoing: ServerResponse, maxBytes: number): Promise<Uint8Array> {
+function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
