@@ -10,8 +10,8 @@ const ROWS_PER_LOG = 2n ** 40n; // entries.rowid = log_id · 2^40 + index (sqlit
  * Reads what the store's `readEntries` and `readHashes` read, with less work per row, which is
  * most of an audit's cost: entries come as `[id, leaf]` rows whose index follows from their
  * position when a range has no gap (rowids are unique, so a full count proves it), and a range of
- * 32-byte tree hashes comes as one hex string SQLite builds, decoded at once instead of a Buffer
- * per row. Anything else (a gap; a hash of another length, which the schema's CHECK refuses unless
+ * 32-byte tree hashes comes as one blob SQLite builds (hex, joined in index order, then unhex:
+ * group_concat has no blob form), instead of a Buffer per row. Anything else (a gap; a hash of another length, which the schema's CHECK refuses unless
  * the file was edited around it) is read by the store itself, so what the audit sees, and names,
  * is exactly what the store serves.
  */
@@ -25,8 +25,8 @@ export function openEntryReader(options: { path: string }): EntryReader {
     .prepare<[bigint, bigint], [string, Buffer]>("SELECT event_id, leaf FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid")
     .raw();
   const hashes = db
-    .prepare<[number, number, number, number], [number, number | null, number | null, string | null]>(
-      `SELECT count(*), min(length(hash)), max(length(hash)), group_concat(hex(hash), '' ORDER BY idx)
+    .prepare<[number, number, number, number], [number, number | null, number | null, Buffer | null]>(
+      `SELECT count(*), min(length(hash)), max(length(hash)), unhex(group_concat(hex(hash), '' ORDER BY idx))
        FROM tree_hashes WHERE log_id = ? AND level = ? AND idx >= ? AND idx < ?`,
     )
     .raw();
@@ -47,14 +47,13 @@ export function openEntryReader(options: { path: string }): EntryReader {
     async readHashes(log, level, start, count) {
       const id = idOf(log);
       if (id === undefined || count <= 0) return store.readHashes(log, level, start, count);
-      const [found, shortest, longest, hex] = hashes.get(id, level, start, start + count) as [
+      const [found, shortest, longest, bytes] = hashes.get(id, level, start, start + count) as [
         number,
         number | null,
         number | null,
-        string | null,
+        Buffer | null,
       ];
-      if (found !== count || shortest !== 32 || longest !== 32 || hex === null) return store.readHashes(log, level, start, count);
-      const bytes = Buffer.from(hex, "hex");
+      if (found !== count || shortest !== 32 || longest !== 32 || bytes === null) return store.readHashes(log, level, start, count);
       return Array.from({ length: count }, (_, i) => bytes.subarray(i * 32, i * 32 + 32));
     },
     async close() {
