@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { formatCheckpoint, parseSignerKey, parseVerifierKey, seededRandom, signNote } from "@sealtrail/core";
-import { auditLog, LogEngine } from "@sealtrail/engine";
+import { auditLog, type EntryReader, LogEngine } from "@sealtrail/engine";
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import type { LoadedData } from "./ingest-bench.ts";
 import { round2 } from "./ingest-bench.ts";
@@ -68,16 +68,7 @@ export async function runProofBench(options: { data: LoadedData; iterations?: nu
   const startupSeconds = fastest("no-such-log");
   const auditSeconds = Math.max(1e-3, cliSeconds - startupSeconds);
 
-  // Read a chunk at a time and time only the hashing: a 10M-entry log's leaves (~6 GB) do not fit
-  // in memory at once.
-  const hashOnce = typeof oneShotHash === "function" ? (leaf: Uint8Array) => oneShotHash("sha256", leaf, "buffer") : sha256;
-  let hashSeconds = 0;
-  for (let start = 0; start < size; start += 65536) {
-    const leaves = (await reader.readEntries(largest.name, start, 65536)).map((entry) => entry.leaf);
-    const hashStarted = performance.now();
-    for (const leaf of leaves) hashOnce(leaf);
-    hashSeconds += (performance.now() - hashStarted) / 1000;
-  }
+  const hashSeconds = await sha256Seconds(reader, largest.name, size);
   await reader.close();
 
   const figures = {
@@ -100,6 +91,28 @@ export async function runProofBench(options: { data: LoadedData; iterations?: nu
       `${figures.sha256_eps}/s: ${figures.verify_ratio}x; auditLog on one thread, no workers: ${figures.verify_one_thread_eps} entries/s`,
   );
   return figures;
+}
+
+/**
+ * Seconds one-shot SHA-256 of every leaf of `log` takes on this thread, read a chunk at a time (a
+ * 10M-entry log's leaves, ~6 GB, do not fit in memory at once) and timed over a second pass: a
+ * first pass over leaves just read runs at about 60 % of the speed (measured at 10M: 342k/s against
+ * 565k/s), and the baseline is the physical limit, so it takes the faster.
+ */
+export async function sha256Seconds(reader: EntryReader, log: string, size: number): Promise<number> {
+  const hashOnce = typeof oneShotHash === "function" ? (leaf: Uint8Array) => oneShotHash("sha256", leaf, "buffer") : sha256;
+  let seconds = 0;
+  for (let start = 0; start < size; start += 65536) {
+    const leaves = (await reader.readEntries(log, start, 65536)).map((entry) => entry.leaf);
+    let fastest = Number.POSITIVE_INFINITY;
+    for (let pass = 0; pass < 2; pass++) {
+      const started = performance.now();
+      for (const leaf of leaves) hashOnce(leaf);
+      fastest = Math.min(fastest, (performance.now() - started) / 1000);
+    }
+    seconds += fastest;
+  }
+  return seconds;
 }
 
 /**
