@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateSignerKey, parseSignerKey } from "@sealtrail/core";
 import { type LogAppend, LogEngine, type LogStore } from "@sealtrail/engine";
@@ -53,6 +54,9 @@ export async function runIngestBench(options: {
   const sqlite = createSqliteStore({ path: storePath, durability });
   const counted = countingStore(sqlite);
   const signerKey = await generateSignerKey(ORIGIN_PREFIX);
+  // Kept beside the databases (mode 0600, like the server's), so `--reuse DIR --only proof` can
+  // verify the checkpoints this run signs without loading the log again.
+  writeFileSync(signerKeyPath(dir), signerKey, { mode: 0o600 });
   const signer = await parseSignerKey(signerKey);
   const engine = await LogEngine.open({ store: counted.store, signer, originPrefix: ORIGIN_PREFIX });
 
@@ -200,11 +204,13 @@ export function reuseLoadedData(dir: string, events: number, tenants: number): L
     events,
     tenants: data.tenants,
     samples,
-    signerKey: "",
+    signerKey: existsSync(signerKeyPath(dir)) ? readFileSync(signerKeyPath(dir), "utf8") : "",
     originPrefix: ORIGIN_PREFIX,
     figures: {},
   };
 }
+
+const signerKeyPath = (dir: string): string => join(dir, "bench-signer-key");
 
 /** Counts commits and entries on their way to the store, to batch the baseline the same way. */
 function countingStore<S extends LogStore>(store: S): { store: S; readonly commits: number; readonly entries: number } {

@@ -38,7 +38,7 @@ const suites = new Set(values.only.split(","));
 const events = Number(values.events);
 const tenants = Number(values.tenants);
 const log = (line: string) => process.stderr.write(`${line}\n`);
-// --keep leaves the loaded databases for a later `--reuse DIR --only query` (10M takes an hour to load);
+// --keep leaves the loaded databases for a later `--reuse DIR --only query,proof` (10M takes an hour to load);
 // --dir DIR loads into DIR (created if missing) and keeps it.
 const keep = values.keep || values.dir !== undefined;
 const dir = values.reuse ?? values.dir ?? mkdtempSync(join(tmpdir(), "sealtrail-bench-"));
@@ -46,12 +46,17 @@ mkdirSync(dir, { recursive: true });
 const summary: Record<string, unknown> = { events, tenants, node: process.version, cpus: cpus().length };
 log(`Sealtrail benchmark: ${events} events across ${tenants} tenants, node ${process.version}, ${cpus().length} CPUs (${dir})`);
 try {
-  if (values.reuse && suites.has("query")) {
-    log(`query: on the databases an earlier run kept in ${dir}, first page (50 newest) per documented shape:`);
-    Object.assign(
-      summary,
-      await runQueryBench({ data: reuseLoadedData(dir, events, tenants), iterations: Number(values.iterations), log }),
-    );
+  if (values.reuse && (suites.has("query") || suites.has("proof"))) {
+    const data = reuseLoadedData(dir, events, tenants);
+    if (suites.has("query")) {
+      log(`query: on the databases an earlier run kept in ${dir}, first page (50 newest) per documented shape:`);
+      Object.assign(summary, await runQueryBench({ data, iterations: Number(values.iterations), log }));
+    }
+    if (suites.has("proof")) {
+      if (data.signerKey === "") throw new Error(`${dir} has no bench-signer-key: it was loaded before the bench kept one`);
+      log(`proofs, signing and verification: on the log an earlier run kept in ${dir}:`);
+      Object.assign(summary, await runProofBench({ data, log }));
+    }
   } else if (!values.reuse && (suites.has("ingest") || suites.has("query") || suites.has("proof"))) {
     log("ingest (embedded library, durable) and storage, vs a plain indexed better-sqlite3 table:");
     const data = await runIngestBench({
