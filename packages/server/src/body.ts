@@ -74,13 +74,7 @@ async function readStream(request: Request, maxBytes: number): Promise<Uint8Arra
       chunks.push(value);
     }
   }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+  return Buffer.concat(chunks, length);
 }
 
 function parseJson(bytes: Uint8Array): unknown {
