@@ -1,6 +1,6 @@
 import { createHash, hash as oneShotHash } from "node:crypto";
 import { bytesEqual, decodeJsonString, fromUtf8, isCanonicalJsonBytes, TILE_HEIGHT } from "@sealtrail/core";
-import type { EntryReader, PrunedRange, StoredEntry } from "./store.js";
+import type { EntryReader, PackedChunk, PrunedRange, StoredEntry } from "./store.js";
 
 /** Leaves per level-1 tile hash: 2^TILE_HEIGHT (C2SP tlog-tiles). */
 export const TILE_WIDTH = 2 ** TILE_HEIGHT;
@@ -115,6 +115,89 @@ export function verifyChunk(data: ChunkData, start: number, count: number, prune
     }
   }
   return verdict();
+}
+
+/**
+ * Reads and verifies one chunk: in one piece when the reader can (`readPackedChunk`) and the
+ * chunk passes that way, else entry by entry. Any doubt in the packed pass (a mismatch, an escaped
+ * id, a gap) sends the chunk through `verifyChunk`, which names the failure exactly.
+ */
+export async function auditChunk(
+  reader: EntryReader,
+  log: string,
+  start: number,
+  count: number,
+  pruned: readonly PrunedRange[],
+): Promise<ChunkVerdict> {
+  const touchesPruned = pruned.some((range) => range.start < start + count && range.end > start);
+  if (reader.readPackedChunk && !touchesPruned) {
+    const packed = await reader.readPackedChunk(log, start, count);
+    const verdict = packed && verifyPackedChunk(packed, count);
+    if (verdict) return verdict;
+  }
+  return verifyChunk(await readChunk(reader, log, start, count), start, count, pruned);
+}
+
+/**
+ * The passing case of `verifyChunk` over a packed chunk, without an object per entry: every leaf
+ * hashes to its stored leaf hash, is canonical JSON, and carries its stored id (byte for byte,
+ * with neither escape nor comma), and every full tile folds to its stored level-1 hash. Undefined at the first thing
+ * that does not hold: the caller then runs `verifyChunk`, so a failure is always found and named
+ * the one way. (A pass here is a pass there: the same hashes, the same canonical check, and equal
+ * unescaped UTF-8 bytes are equal strings.)
+ */
+export function verifyPackedChunk(chunk: PackedChunk, count: number): ChunkVerdict | undefined {
+  const { leaves, leafEnds, ids, leafHashes: storedLeafHashes, tileHashes: storedTiles } = chunk;
+  const fullTiles = Math.floor(count / TILE_WIDTH);
+  if (leafEnds.length !== count || storedLeafHashes.length !== count * 32 || storedTiles.length !== fullTiles * 32) return undefined;
+  const leafHashes = new Uint8Array(count * 32);
+  const tiles = new Uint8Array(fullTiles * 32);
+  let scratch = new Uint8Array(1024);
+  const node = new Uint8Array(65);
+  node[0] = NODE_PREFIX;
+  let leafStart = 0;
+  let idAt = 0;
+  for (let i = 0; i < count; i++) {
+    const leafEnd = leafEnds[i] as number;
+    const length = leafEnd - leafStart;
+    if (length < 0 || leafEnd > leaves.length) return undefined;
+    if (scratch.length < length + 1) scratch = new Uint8Array(length + 1);
+    scratch[0] = LEAF_PREFIX;
+    scratch.set(leaves.subarray(leafStart, leafEnd), 1);
+    const leafHash = sha256(scratch.subarray(0, length + 1));
+    if (!equalAt(leafHash, storedLeafHashes, i * 32)) return undefined;
+    leafHashes.set(leafHash, i * 32);
+    const leaf = scratch.subarray(1, length + 1);
+    idStart = -1;
+    checking = leaf;
+    if (!isCanonicalJsonBytes(leaf, findId) || idStart < 0) return undefined;
+    // The id's bytes in the leaf, then a comma (or the end) in the joined ids.
+    const idLength = idEnd - idStart;
+    if (idAt + idLength > ids.length) return undefined;
+    for (let b = 0; b < idLength; b++) {
+      const byte = leaf[idStart + b] as number;
+      // No backslash (compared undecoded) and no comma (the separator, so the split is the stored one).
+      if (byte === 0x5c || byte === 0x2c || byte !== ids[idAt + b]) return undefined;
+    }
+    idAt += idLength;
+    if (i < count - 1 ? ids[idAt] !== 0x2c : idAt !== ids.length) return undefined;
+    idAt++;
+    leafStart = leafEnd;
+    if ((i + 1) % TILE_WIDTH === 0) {
+      const tile = (i + 1) / TILE_WIDTH - 1;
+      const root = tileRoot(leafHashes.subarray(tile * TILE_WIDTH * 32, (tile + 1) * TILE_WIDTH * 32), node);
+      if (!equalAt(root, storedTiles, tile * 32)) return undefined;
+      tiles.set(root, tile * 32);
+    }
+  }
+  if (leafStart !== leaves.length) return undefined;
+  return { leafHashes, tiles };
+}
+
+/** Whether `hash` (32 bytes) equals `packed[at, at + 32)`. */
+function equalAt(hash: Uint8Array, packed: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 32; i++) if (hash[i] !== packed[at + i]) return false;
+  return true;
 }
 
 function entryFailure(index: number, problem: string): ChunkFailure {

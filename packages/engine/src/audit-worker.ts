@@ -1,7 +1,7 @@
 // An audit worker thread (audit-pool.ts): opens its own read-only handle on the store, then reads
 // and verifies the chunks it is sent, one after another, and answers with their verdicts.
 import { parentPort, workerData } from "node:worker_threads";
-import { type ChunkVerdict, readChunk, verifyChunk } from "./audit-chunk.js";
+import { auditChunk, type ChunkVerdict } from "./audit-chunk.js";
 import type { AuditWorkerData, ChunkReply, ChunkRequest } from "./audit-pool.js";
 import type { EntryReader } from "./store.js";
 
@@ -23,8 +23,7 @@ port.on("message", (message: ChunkRequest | "close") => {
     let transfer: ArrayBuffer[] = [];
     try {
       reader ??= import(recipe.module).then((m: { openEntryReader(options: unknown): EntryReader }) => m.openEntryReader(recipe.options));
-      const data = await readChunk(await reader, log, message.start, message.count);
-      const verdict: ChunkVerdict = verifyChunk(data, message.start, message.count, pruned);
+      const verdict: ChunkVerdict = await auditChunk(await reader, log, message.start, message.count, pruned);
       reply = { id: message.id, verdict };
       transfer = [verdict.leafHashes.buffer as ArrayBuffer, verdict.tiles.buffer as ArrayBuffer];
     } catch (error) {

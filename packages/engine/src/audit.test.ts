@@ -4,8 +4,9 @@ import { canonicalJson, formatCheckpoint, fromUtf8, hashLeaf, type NoteSigner, s
 import { createSqliteStore } from "@sealtrail/store-sqlite";
 import Database from "better-sqlite3";
 import { auditLog, type LogAuditResult } from "./audit.js";
+import { readChunk, verifyChunk, verifyPackedChunk } from "./audit-chunk.js";
 import { originSigner } from "./engine.js";
-import type { StoredCheckpoint, StoredHash } from "./store.js";
+import type { EntryReader, StoredCheckpoint, StoredHash } from "./store.js";
 import {
   flipBit,
   InstrumentedStore,
@@ -392,6 +393,49 @@ describe("auditLog through worker threads", () => {
       599,
     ],
     [
+      "a stored leaf hash rewritten",
+      async (path) => tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 5", Buffer.alloc(32, 3)),
+      /^entry 5: leaf bytes do not match the stored leaf hash$/,
+      5,
+    ],
+    [
+      "a stored id rewritten (the leaf keeps its own)",
+      async (path) => {
+        const entry = await entryAt(path, 130);
+        tamper(path, "UPDATE entries SET event_id = ? WHERE event_id = ?", "evt-rewritten", entry.id);
+      },
+      /^entry 130: stored id does not match the leaf$/,
+      130,
+    ],
+    [
+      "a leaf with a NUL byte and more after it (a reader that stops at NUL would hash the original)",
+      async (path) => {
+        const entry = await entryAt(path, 40);
+        tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", Buffer.concat([entry.leaf, Buffer.from([0, 0x78])]), entry.id);
+      },
+      /^entry 40: leaf bytes do not match the stored leaf hash$/,
+      40,
+    ],
+    [
+      "leaf ids holding commas, every hash rewritten to fit, so the ids joined by commas read the same",
+      async (path) => {
+        // Stored ids a and b,c under leaf ids a,b and c: joined, both are "a,b,c".
+        const [first, second] = [await entryAt(path, 3), await entryAt(path, 4)];
+        const withId = (leaf: Uint8Array, id: string) => utf8(canonicalJson({ ...JSON.parse(fromUtf8(leaf)), id }));
+        const [leaf3, leaf4] = [withId(first.leaf, `${first.id},b`), withId(second.leaf, "c")];
+        tamper(path, "UPDATE entries SET leaf = ?, event_id = ? WHERE event_id = ?", leaf3, first.id, first.id);
+        tamper(path, "UPDATE entries SET leaf = ?, event_id = ? WHERE event_id = ?", leaf4, "b,c", second.id);
+        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 3", hashLeaf(leaf3));
+        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 4", hashLeaf(leaf4));
+        const store = createSqliteStore({ path, readonly: true });
+        const tile = await referenceRoot(store, LOG, 256);
+        await store.close();
+        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 1 AND idx = 0", tile);
+      },
+      /^entry 3: stored id does not match the leaf$/,
+      3,
+    ],
+    [
       "a wrong level-1 tile hash",
       async (path) => tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 1 AND idx = 1", Buffer.alloc(32, 7)),
       /^entry 511: stored tile hash 1\/1 does not match the entries$/,
@@ -445,6 +489,28 @@ describe("auditLog through worker threads", () => {
       else assert.deepEqual(inWorkers, { log: LOG, ok: true, entries: 600, checkpoints: CHECKPOINTS.length });
     });
   }
+
+  it("verifies a healthy chunk in one piece (readPackedChunk), with the verdict entry by entry gives", async () => {
+    const path = await buildLog();
+    const store = createSqliteStore({ path, readonly: true });
+    const recipe = store.entryReader ?? assert.fail("a SQLite file store has an entry reader");
+    const { openEntryReader } = (await import(recipe.module)) as { openEntryReader(options: unknown): EntryReader };
+    const reader = openEntryReader(recipe.options);
+    try {
+      for (const [start, count] of [
+        [0, 600],
+        [256, 256],
+        [512, 88],
+      ] as const) {
+        const packed = (await reader.readPackedChunk?.(LOG, start, count)) ?? assert.fail(`chunk ${start}+${count} in one piece`);
+        const verdict = verifyPackedChunk(packed, count) ?? assert.fail(`chunk ${start}+${count} passes in one piece`);
+        assert.deepEqual(verdict, verifyChunk(await readChunk(store, LOG, start, count), start, count, []));
+      }
+    } finally {
+      await reader.close();
+      await store.close();
+    }
+  });
 
   it("refuses options it cannot honour", async () => {
     const path = await buildLog();

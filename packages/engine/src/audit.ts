@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { bytesEqual, CompactRange, InputError, type NoteVerifier, openCheckpoint, TILE_HEIGHT } from "@sealtrail/core";
-import { type ChunkVerdict, readChunk, TILE_WIDTH, verifyChunk } from "./audit-chunk.js";
+import { auditChunk, type ChunkVerdict, TILE_WIDTH } from "./audit-chunk.js";
 import { AuditPool } from "./audit-pool.js";
 import type { LogStore, PrunedRange, StoredCheckpoint } from "./store.js";
 
@@ -95,7 +95,7 @@ export async function auditLog(store: LogStore, log: string, options: AuditOptio
 
     const verify = pool
       ? (start: number, count: number) => pool.verify(start, count)
-      : async (start: number, count: number) => verifyChunk(await readChunk(store, log, start, count), start, count, pruned);
+      : (start: number, count: number) => auditChunk(store, log, start, count, pruned);
     const ahead = pool ? 2 * pool.size : 1;
     const inFlight: Promise<ChunkVerdict>[] = [];
     let requested = 0;

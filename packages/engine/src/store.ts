@@ -143,8 +143,30 @@ export interface RetentionStore {
   listLegalHolds(): Promise<LegalHold[]>;
 }
 
+/**
+ * A whole chunk of a log, read at once for an audit (`EntryReader.readPackedChunk`): the leaves
+ * end to end, the stored ids joined by commas, and the stored hashes end to end, so that checking
+ * an entry allocates nothing per entry. A reader returns one only when the chunk has no gap and
+ * every hash is 32 bytes; anything it cannot vouch for is left to `readEntries`/`readHashes`.
+ */
+export interface PackedChunk {
+  /** The leaves of entries [start, start + count), end to end. */
+  readonly leaves: Uint8Array;
+  /** Where each leaf ends in `leaves`: `count` offsets, increasing. */
+  readonly leafEnds: Uint32Array;
+  /** The stored ids in index order, UTF-8, joined by "," (an id holding a comma cannot match). */
+  readonly ids: Uint8Array;
+  /** The stored leaf hashes (level 0), 32 bytes each, `count` of them. */
+  readonly leafHashes: Uint8Array;
+  /** The stored level-1 hashes of the chunk's full tiles, 32 bytes each. */
+  readonly tileHashes: Uint8Array;
+}
+
 /** What an audit worker reads entries and tree hashes through: any LogStore is one. */
-export type EntryReader = Pick<LogStore, "readEntries" | "readHashes" | "close">;
+export type EntryReader = Pick<LogStore, "readEntries" | "readHashes" | "close"> & {
+  /** Optional: a chunk in one piece (see PackedChunk), or undefined to read it entry by entry. */
+  readPackedChunk?(log: string, start: number, count: number): Promise<PackedChunk | undefined>;
+};
 
 /**
  * How another thread opens its own read-only handle on a store's data: `module` (a URL) exports

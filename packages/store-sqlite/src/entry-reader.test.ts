@@ -49,6 +49,36 @@ describe("openEntryReader (an audit worker's reader)", () => {
           );
         }
       }
+      // In one piece: exactly the rows and hashes above, or nothing where the store has a gap or an odd hash.
+      for (const [log, start, count] of [
+        ["acme", 256, 444],
+        ["acme", 512, 188], // the rewritten hash, served as stored
+        ["beta", 0, 300],
+      ] as const) {
+        const packed = (await reader.readPackedChunk?.(log, start, count)) ?? assert.fail(`${log} ${start}+${count} in one piece`);
+        const entries = await store.readEntries(log, start, count);
+        assert.deepEqual(Buffer.from(packed.leaves), Buffer.concat(entries.map((e) => e.leaf)));
+        assert.deepEqual(
+          [...packed.leafEnds],
+          entries.map((e) => e.leaf.length).map((_, i, all) => all.slice(0, i + 1).reduce((a, b) => a + b)),
+        );
+        assert.equal(Buffer.from(packed.ids).toString(), entries.map((e) => e.id).join(","));
+        assert.deepEqual(Buffer.from(packed.leafHashes), Buffer.concat(await store.readHashes(log, 0, start, count)));
+        assert.deepEqual(
+          Buffer.from(packed.tileHashes),
+          Buffer.concat(await store.readHashes(log, 1, start / 256, Math.floor(count / 256))),
+        );
+      }
+      assert.equal(await reader.readPackedChunk?.("acme", 0, 256), undefined, "the pruned gap");
+      assert.equal(await reader.readPackedChunk?.("beta", 256, 256), undefined, "past the end");
+      assert.equal(await reader.readPackedChunk?.("nobody", 0, 10), undefined, "no such log");
+      const odd = new Database(path);
+      odd.pragma("ignore_check_constraints = ON");
+      odd
+        .prepare("UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 3 AND log_id = (SELECT id FROM logs WHERE name = 'beta')")
+        .run(Buffer.alloc(31));
+      odd.close();
+      assert.equal(await reader.readPackedChunk?.("beta", 0, 300), undefined, "a 31-byte hash");
     } finally {
       await reader.close();
       await store.close();

@@ -1,19 +1,22 @@
 // Opened by an audit's worker threads (the store's `entryReader` recipe, engine audit-pool.ts):
 // each reads the entries and tree hashes it verifies through read-only connections of its own.
-import type { EntryReader, StoredEntry } from "@sealtrail/engine";
+import { TILE_HEIGHT } from "@sealtrail/core";
+import type { EntryReader, PackedChunk, StoredEntry } from "@sealtrail/engine";
 import Database from "better-sqlite3";
 import { createSqliteStore } from "./sqlite-store.js";
 
 const ROWS_PER_LOG = 2n ** 40n; // entries.rowid = log_id · 2^40 + index (sqlite-store.ts)
+const TILE_WIDTH = 2 ** TILE_HEIGHT;
 
 /**
  * Reads what the store's `readEntries` and `readHashes` read, with less work per row, which is
- * most of an audit's cost: entries come as `[id, leaf]` rows whose index follows from their
- * position when a range has no gap (rowids are unique, so a full count proves it), and a range of
- * 32-byte tree hashes comes as one blob SQLite builds (hex, joined in index order, then unhex:
- * group_concat has no blob form), instead of a Buffer per row. Anything else (a gap; a hash of another length, which the schema's CHECK refuses unless
- * the file was edited around it) is read by the store itself, so what the audit sees, and names,
- * is exactly what the store serves.
+ * most of an audit's cost. A whole chunk comes in one piece (`readPackedChunk`): its leaves, their
+ * lengths and their ids as three blobs SQLite joins, and its tree hashes likewise, so the audit
+ * makes no object per entry. Entries also come as `[id, leaf]` rows whose index follows from
+ * their position when a range has no gap (rowids are unique, so a full count proves it), and a
+ * range of 32-byte tree hashes as one blob. Anything else (a gap; a hash of another length, which
+ * the schema's CHECK refuses unless the file was edited around it) is read by the store itself,
+ * so what the audit sees, and names, is exactly what the store serves.
  */
 export function openEntryReader(options: { path: string }): EntryReader {
   // The store checks the schema version and answers the uncommon cases.
@@ -24,12 +27,33 @@ export function openEntryReader(options: { path: string }): EntryReader {
   const entries = db
     .prepare<[bigint, bigint], [string, Buffer]>("SELECT event_id, leaf FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid")
     .raw();
+  // group_concat joins blobs byte for byte (NULs and invalid UTF-8 included), and in the order the
+  // subquery reads its rows: by primary key, with no sorter (an ORDER BY inside group_concat sorts).
+  // A NULL is skipped, so every caller checks the count and the lengths.
   const hashes = db
     .prepare<[number, number, number, number], [number, number | null, number | null, Buffer | null]>(
-      `SELECT count(*), min(length(hash)), max(length(hash)), unhex(group_concat(hex(hash), '' ORDER BY idx))
-       FROM tree_hashes WHERE log_id = ? AND level = ? AND idx >= ? AND idx < ?`,
+      `SELECT count(*), min(octet_length(hash)), max(octet_length(hash)), CAST(group_concat(hash, '') AS BLOB)
+       FROM (SELECT hash FROM tree_hashes WHERE log_id = ? AND level = ? AND idx >= ? AND idx < ? ORDER BY idx)`,
     )
     .raw();
+  const packedEntries = db
+    .prepare<[bigint, bigint], [number, Buffer | null, Buffer | null, Buffer | null]>(
+      `SELECT count(*), CAST(group_concat(leaf, '') AS BLOB), CAST(group_concat(octet_length(leaf)) AS BLOB),
+         CAST(group_concat(event_id, ',') AS BLOB)
+       FROM (SELECT leaf, event_id FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid)`,
+    )
+    .raw();
+  /** Hashes [start, start + count) of a level, end to end, when all are there and 32 bytes long. */
+  const packedHashes = (id: number, level: number, start: number, count: number): Buffer | undefined => {
+    if (count === 0) return Buffer.alloc(0);
+    const [found, shortest, longest, bytes] = hashes.get(id, level, start, start + count) as [
+      number,
+      number | null,
+      number | null,
+      Buffer | null,
+    ];
+    return found === count && shortest === 32 && longest === 32 && bytes?.length === count * 32 ? bytes : undefined;
+  };
   const ids = new Map<string, number | undefined>();
   const idOf = (log: string) => {
     if (!ids.has(log)) ids.set(log, logId.get(log));
@@ -46,19 +70,53 @@ export function openEntryReader(options: { path: string }): EntryReader {
     },
     async readHashes(log, level, start, count) {
       const id = idOf(log);
-      if (id === undefined || count <= 0) return store.readHashes(log, level, start, count);
-      const [found, shortest, longest, bytes] = hashes.get(id, level, start, start + count) as [
+      const bytes = id === undefined || count <= 0 ? undefined : packedHashes(id, level, start, count);
+      if (bytes === undefined) return store.readHashes(log, level, start, count);
+      return Array.from({ length: count }, (_, i) => bytes.subarray(i * 32, i * 32 + 32));
+    },
+    async readPackedChunk(log, start, count): Promise<PackedChunk | undefined> {
+      const id = idOf(log);
+      if (id === undefined || count <= 0) return undefined;
+      const base = BigInt(id) * ROWS_PER_LOG;
+      const [found, leaves, lengths, ids] = packedEntries.get(base + BigInt(start), base + BigInt(start + count)) as [
         number,
-        number | null,
-        number | null,
+        Buffer | null,
+        Buffer | null,
         Buffer | null,
       ];
-      if (found !== count || shortest !== 32 || longest !== 32 || bytes === null) return store.readHashes(log, level, start, count);
-      return Array.from({ length: count }, (_, i) => bytes.subarray(i * 32, i * 32 + 32));
+      if (found !== count || leaves === null || lengths === null || ids === null) return undefined;
+      const leafEnds = endsOf(lengths, count);
+      if (leafEnds === undefined || leafEnds[count - 1] !== leaves.length) return undefined;
+      const leafHashes = packedHashes(id, 0, start, count);
+      const tileHashes = packedHashes(id, 1, start / TILE_WIDTH, Math.floor(count / TILE_WIDTH));
+      if (leafHashes === undefined || tileHashes === undefined) return undefined;
+      return { leaves, leafEnds, ids, leafHashes, tileHashes };
     },
     async close() {
       db.close();
       await store.close();
     },
   };
+}
+
+/** "582,590,…" (ASCII decimal lengths) → the running ends, or undefined unless exactly `count`. */
+function endsOf(lengths: Uint8Array, count: number): Uint32Array | undefined {
+  const ends = new Uint32Array(count);
+  let n = 0;
+  let total = 0;
+  let value = -1;
+  for (let at = 0; at <= lengths.length; at++) {
+    const byte = at < lengths.length ? (lengths[at] as number) : 0x2c;
+    if (byte === 0x2c) {
+      if (value < 0 || n === count) return undefined;
+      total += value;
+      ends[n++] = total;
+      value = -1;
+    } else if (byte >= 0x30 && byte <= 0x39) {
+      value = (value < 0 ? 0 : value * 10) + (byte - 0x30);
+    } else {
+      return undefined;
+    }
+  }
+  return n === count ? ends : undefined;
 }
