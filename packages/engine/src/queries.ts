@@ -84,8 +84,9 @@ export class EventQueries {
       });
     }
     await this.#checkLogs(request.logs);
-    const fingerprint = queryFingerprint(request.logs, request.filter, order);
-    const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, fingerprint);
+    // Only a cursor needs it (given or returned): a SHA-256 of the canonical query is not free.
+    const fingerprint = () => queryFingerprint(request.logs, request.filter, order);
+    const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, fingerprint());
     const rows = await this.#store().queryEvents({
       ...(request.logs ? { logs: request.logs } : {}),
       filter: request.filter,
@@ -97,7 +98,7 @@ export class EventQueries {
     const last = page[page.length - 1];
     return {
       events: page.map((row) => ({ log: row.log, index: row.index, event: eventOf(row) })),
-      nextCursor: rows.length > limit && last ? encodeCursor(last, fingerprint) : null,
+      nextCursor: rows.length > limit && last ? encodeCursor(last, fingerprint()) : null,
     };
   }
 
