@@ -82,6 +82,10 @@ CREATE TABLE logs (
   name TEXT NOT NULL UNIQUE,
   indexed_size INTEGER NOT NULL DEFAULT 0
 );`,
+  // An actor's events per day of occurredAt, each day in seq order (query-plan.ts, "actorDays"): a
+  // time window far back in a busy actor's history is read day by day, not walked to. The key is
+  // SQLite's own integer division, which query-plan.ts's `ACTOR_DAY` repeats exactly.
+  "CREATE INDEX events_actor_day ON events (log_id, actor_id, occurred_ms / 86400000, seq, occurred_ms);",
 ];
 
 /**

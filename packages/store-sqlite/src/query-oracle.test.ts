@@ -122,6 +122,36 @@ describe("queries against matchesFilter, the reference (a few thousand events, s
     }
   });
 
+  it("reads an actor's time window day by day (rule 9), with exactly the reference's results", () => {
+    const rng = random(11);
+    const DAY = 86_400_000;
+    let dayByDay = 0;
+    for (let i = 0; i < 60; i++) {
+      const e = pick(rng, seeded.events);
+      const span = pick(rng, [3_600_000, DAY, 3 * DAY, 7 * DAY, 15 * DAY]);
+      const from = e.fields.occurredMs - Math.floor(rng() * span);
+      const actors = [e.fields.actorId, ...(rng() < 0.2 ? [pick(rng, seeded.events).fields.actorId] : [])];
+      const filter: QueryFilter = {
+        actor: actors,
+        occurredAfter: new Date(from).toISOString(),
+        occurredBefore: new Date(from + span).toISOString(),
+      };
+      const logs = [e.log];
+      const order = rng() < 0.5 ? "desc" : "asc";
+      const expected = seeded.events
+        .filter((x) => x.log === e.log && matchesFilter(x.event, filter))
+        .map((x) => keyOf(x))
+        .sort((a, b) => ((seqOf.get(a) as number) - (seqOf.get(b) as number)) * (order === "desc" ? -1 : 1));
+      for (const { name, executor } of executors) {
+        const label = `${name} ${JSON.stringify({ logs, filter, order })}`;
+        if (executor.planPage({ logs, filter, order, limit: 5 })[0]?.driver === "actorDays") dayByDay++;
+        assert.deepEqual(pages(executor, { logs, filter, order, limit: 5 }).map(keyOf), expected, label);
+        assert.equal(executor.countEvents({ logs, filter }), expected.length, label);
+      }
+    }
+    assert.ok(dayByDay > 60, `the actor-day plan was chosen ${dayByDay} times of 180`);
+  });
+
   it("gives the same pages whichever plan each page takes", () => {
     const filter: QueryFilter = { occurredAfter: new Date(ORACLE_START).toISOString(), outcome: ["success", "failure"] };
     const results = executors.map(({ executor }) => pages(executor, { filter, order: "desc", limit: 7 }).map(keyOf));

@@ -199,6 +199,20 @@ function shapes(db: Database.Database, log: string): Shape[] {
     {
       name: "hot actor on an old day",
       filter: { actor: ["svc_0"], ...oldDay },
+      driver: "actorDays",
+      index: /events_actor_day/,
+      ordered: true,
+    },
+    {
+      name: "two actors over an old week (one stream per actor and day)",
+      filter: { actor: ["svc_0", String(sample.actor_id)], occurredAfter: at(now - 127 * DAY), occurredBefore: at(now - 120 * DAY) },
+      driver: "actorDays",
+      index: /events_actor_day/,
+      ordered: true,
+    },
+    {
+      name: "hot actor over a quarter (more actor-days than streams)",
+      filter: { actor: ["svc_0"], occurredAfter: at(now - 120 * DAY), occurredBefore: at(now - 30 * DAY) },
       driver: "occurredAt",
       or: ["actor"],
       index: /events_occurred/,

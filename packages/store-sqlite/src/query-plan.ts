@@ -36,6 +36,10 @@ import { logToken } from "./query-index.js";
  *     rows hold no page, the window lies deep in it (an old day of a busy actor or target type),
  *     so a time range under 10 × PROBE_CAP entries drives instead. Counts, which read whole
  *     ranges anyway, re-probe every candidate at 10 × PROBE_CAP when all are at the cap.
+ *  9. Actors with an occurredAt range of both bounds (at most MAX_STREAMS actor-days): one stream
+ *     per actor and day of the window (`events_actor_day`), each in seq order, merged. It ranks
+ *     just before actor, so a busy actor's old week reads at most a page per day instead of
+ *     walking the actor's history back to it; the time term still filters the edge days.
  *
  * Shapes and their indexes (all start with log_id; the WITHOUT ROWID primary key adds seq):
  *   log only → events PK (log_id, seq); actor → events_actor; actor type → events_actor_type;
@@ -44,7 +48,7 @@ import { logToken } from "./query-index.js";
  *   target type → event_targets_type; metadata key → event_metadata PK, key=value →
  *   event_metadata_value; text → events_fts (with the log token); occurredAt → events_occurred
  *   (or covered: every secondary index above carries occurred_ms after seq); receivedAt →
- *   events_received.
+ *   events_received; actor with an occurredAt window → events_actor_day (rule 9).
  */
 
 export type Param = string | number | bigint | null;
@@ -207,7 +211,48 @@ const COLUMNS = [
   { field: "outcome", column: "outcome", index: "events_outcome", rank: 13 },
 ] as const;
 
-const RANK = { targetId: 3, metadataValue: 5, text: 7, metadataKey: 9, targetType: 10, actionPrefix: 11, occurred: 14, received: 15 };
+const RANK = {
+  targetId: 3,
+  actorDays: 3.5,
+  metadataValue: 5,
+  text: 7,
+  metadataKey: 9,
+  targetType: 10,
+  actionPrefix: 11,
+  occurred: 14,
+  received: 15,
+};
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** The day key of `events_actor_day` (index-db.ts), SQLite's integer division: it truncates toward zero. */
+const ACTOR_DAY = `ev.occurred_ms / ${DAY_MS}`;
+// `+ 0` turns -0 (a time just before 1970) into the 0 SQLite computes.
+const dayKey = (ms: number): number => Math.trunc(ms / DAY_MS) + 0;
+
+/**
+ * Rule 9: one seq-ordered stream per actor and day key of [from, to), or undefined when there
+ * are more than MAX_STREAMS. A superset of the window (whole days): the time term stays a filter.
+ */
+function actorDayStreams(logId: number, actors: readonly string[], from: number, to: number): Stream[] | undefined {
+  const first = dayKey(from);
+  const last = dayKey(to - 1);
+  if (actors.length * (last - first + 1) > MAX_STREAMS) return undefined;
+  const streams: Stream[] = [];
+  for (const actor of actors) {
+    for (let day = first; day <= last; day++) {
+      streams.push({
+        from: "events AS ev INDEXED BY events_actor_day",
+        seq: "ev.seq",
+        where: sql(`ev.log_id = ? AND ev.actor_id = ? AND ${ACTOR_DAY} = ?`, [logId, actor, day]),
+        onEvents: true,
+        ordered: true,
+        unique: true,
+      });
+    }
+  }
+  return streams;
+}
 
 /** The event row of a side-table or FTS row of one log: a primary key lookup. */
 const joinEvent = (logId: number, seq: string): Sql => sql(`CROSS JOIN events AS ev ON ev.log_id = ? AND ev.seq = ${seq}`, [logId]);
@@ -441,6 +486,11 @@ export function compileFilter(filter: QueryFilter, logId: number): CompiledFilte
       exact: true,
     }));
   }
+  const actors = values(filter.actor);
+  if (actors !== undefined && actors.length > 0 && occurredFrom !== undefined && occurredTo !== undefined && occurredFrom < occurredTo) {
+    const streams = actorDayStreams(logId, actors, occurredFrom, occurredTo);
+    if (streams) drivers.push({ name: "actorDays", rank: RANK.actorDays, streams });
+  }
   if (receivedFrom !== undefined || receivedTo !== undefined) {
     const parts: Sql[] = [];
     if (receivedFrom !== undefined) parts.push(sql("+ev.received_ms >= ?", [receivedFrom]));
@@ -613,9 +663,6 @@ export function countStatement(compiled: CompiledFilter, driver: Driver): Sql {
     bodies.flatMap((b) => b.body.params),
   );
 }
-
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
 /** floor(occurred_ms / unit), also for times before 1970 (SQLite's `/` truncates toward zero). */
 const bucket = (unit: number): string => `(ev.occurred_ms - ((ev.occurred_ms % ${unit}) + ${unit}) % ${unit}) / ${unit}`;
