@@ -86,6 +86,10 @@ CREATE TABLE logs (
   // time window far back in a busy actor's history is read day by day, not walked to. The key is
   // SQLite's own integer division, which query-plan.ts's `ACTOR_DAY` repeats exactly.
   "CREATE INDEX events_actor_day ON events (log_id, actor_id, occurred_ms / 86400000, seq, occurred_ms);",
+  // A time range the same way (query-plan.ts, "occurredAt"): a day in seq order, so the newest page
+  // of an old day is its first rows, not a sort of the whole day.
+  `DROP INDEX events_occurred;
+CREATE INDEX events_occurred_day ON events (log_id, occurred_ms / 86400000, seq, occurred_ms);`,
 ];
 
 /**

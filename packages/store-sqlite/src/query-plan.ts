@@ -39,15 +39,19 @@ import { logToken } from "./query-index.js";
  *  9. Actors with an occurredAt range of both bounds (at most MAX_STREAMS actor-days): one stream
  *     per actor and day of the window (`events_actor_day`), each in seq order, merged. It ranks
  *     just before actor, so a busy actor's old week reads at most a page per day instead of
- *     walking the actor's history back to it; the time term still filters the edge days.
+ *     walking the actor's history back to it.
+ * 10. An occurredAt range of both bounds over at most MAX_STREAMS days drives as one seq-ordered
+ *     stream per day (`events_occurred_day`), merged: an old day's newest page is its first rows,
+ *     not a sort of the whole day. A longer or open range is one unordered range of days (rule 5).
+ *     Day streams check the exact bounds inside the index, which carries occurred_ms.
  *
  * Shapes and their indexes (all start with log_id; the WITHOUT ROWID primary key adds seq):
  *   log only → events PK (log_id, seq); actor → events_actor; actor type → events_actor_type;
  *   action → events_action; prefix `a.` → events_resource; outcome → events_outcome; ip, requestId,
  *   sessionId → partial indexes; target type+id, id → event_targets PK (log_id, id, type, seq);
  *   target type → event_targets_type; metadata key → event_metadata PK, key=value →
- *   event_metadata_value; text → events_fts (with the log token); occurredAt → events_occurred
- *   (or covered: every secondary index above carries occurred_ms after seq); receivedAt →
+ *   event_metadata_value; text → events_fts (with the log token); occurredAt → events_occurred_day
+ *   (rule 10; or covered: every secondary index above carries occurred_ms after seq); receivedAt →
  *   events_received; actor with an occurredAt window → events_actor_day (rule 9).
  */
 
@@ -225,33 +229,76 @@ const RANK = {
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** The day key of `events_actor_day` (index-db.ts), SQLite's integer division: it truncates toward zero. */
-const ACTOR_DAY = `ev.occurred_ms / ${DAY_MS}`;
+/** The day key of `events_actor_day` and `events_occurred_day` (index-db.ts): SQLite's integer division, toward zero. */
+const OCCURRED_DAY = `ev.occurred_ms / ${DAY_MS}`;
 // `+ 0` turns -0 (a time just before 1970) into the 0 SQLite computes.
 const dayKey = (ms: number): number => Math.trunc(ms / DAY_MS) + 0;
 
+/** The exact occurredAt bounds, checked inside an index that carries occurred_ms. */
+function occurredBounds(from: number | undefined, to: number | undefined): Sql[] {
+  return [
+    ...(from === undefined ? [] : [sql("ev.occurred_ms >= ?", [from])]),
+    ...(to === undefined ? [] : [sql("ev.occurred_ms < ?", [to])]),
+  ];
+}
+
 /**
- * Rule 9: one seq-ordered stream per actor and day key of [from, to), or undefined when there
- * are more than MAX_STREAMS. A superset of the window (whole days): the time term stays a filter.
+ * Rules 9 and 10: one seq-ordered stream per day key of [from, to) over `index`, an index of
+ * (`prefix` columns, occurred day, seq, occurred_ms); `prefix` is its equality on the leading columns.
  */
-function actorDayStreams(logId: number, actors: readonly string[], from: number, to: number): Stream[] | undefined {
-  const first = dayKey(from);
-  const last = dayKey(to - 1);
-  if (actors.length * (last - first + 1) > MAX_STREAMS) return undefined;
+function dayStreams(index: string, prefix: Sql, from: number, to: number): Stream[] {
   const streams: Stream[] = [];
-  for (const actor of actors) {
-    for (let day = first; day <= last; day++) {
-      streams.push({
-        from: "events AS ev INDEXED BY events_actor_day",
-        seq: "ev.seq",
-        where: sql(`ev.log_id = ? AND ev.actor_id = ? AND ${ACTOR_DAY} = ?`, [logId, actor, day]),
-        onEvents: true,
-        ordered: true,
-        unique: true,
-      });
-    }
+  for (let day = dayKey(from); day <= dayKey(to - 1); day++) {
+    streams.push({
+      from: `events AS ev INDEXED BY ${index}`,
+      seq: "ev.seq",
+      where: and([prefix, sql(`${OCCURRED_DAY} = ?`, [day]), ...occurredBounds(from, to)]),
+      onEvents: true,
+      ordered: true,
+      unique: true,
+    });
   }
   return streams;
+}
+
+/** How many day streams [from, to) takes (both bounds known, from < to). */
+const daysIn = (from: number, to: number): number => dayKey(to - 1) - dayKey(from) + 1;
+
+/** Rule 9: one stream per actor and day of the window, or undefined past MAX_STREAMS. */
+function actorDayStreams(logId: number, actors: readonly string[], from: number, to: number): Stream[] | undefined {
+  if (actors.length * daysIn(from, to) > MAX_STREAMS) return undefined;
+  return actors.flatMap((actor) => dayStreams("events_actor_day", sql("ev.log_id = ? AND ev.actor_id = ?", [logId, actor]), from, to));
+}
+
+/**
+ * Rule 10, an occurredAt range: one stream per day when both bounds are known and the days are
+ * at most MAX_STREAMS, else the range of days, unordered (rule 5 then applies).
+ */
+function occurredDriver(logId: number, from: number | undefined, to: number | undefined): Driver {
+  const log = sql("ev.log_id = ?", [logId]);
+  if (from !== undefined && to !== undefined && from < to && daysIn(from, to) <= MAX_STREAMS) {
+    return { name: "occurredAt", rank: RANK.occurred, streams: dayStreams("events_occurred_day", log, from, to) };
+  }
+  const where = [
+    log,
+    ...(from === undefined ? [] : [sql(`${OCCURRED_DAY} >= ?`, [dayKey(from)])]),
+    ...(to === undefined ? [] : [sql(`${OCCURRED_DAY} <= ?`, [dayKey(to - 1)])]),
+    ...occurredBounds(from, to),
+  ];
+  return {
+    name: "occurredAt",
+    rank: RANK.occurred,
+    streams: [
+      {
+        from: "events AS ev INDEXED BY events_occurred_day",
+        seq: "ev.seq",
+        where: and(where),
+        onEvents: true,
+        ordered: false,
+        unique: true,
+      },
+    ],
+  };
 }
 
 /** The event row of a side-table or FTS row of one log: a primary key lookup. */
@@ -481,10 +528,7 @@ export function compileFilter(filter: QueryFilter, logId: number): CompiledFilte
       ...(occurredFrom === undefined ? {} : { from: occurredFrom }),
       ...(occurredTo === undefined ? {} : { to: occurredTo }),
     };
-    add({ sql: and(parts), occurred }, () => ({
-      ...rangeDriver("occurredAt", RANK.occurred, "events_occurred", "occurred_ms", logId, occurredFrom, occurredTo),
-      exact: true,
-    }));
+    add({ sql: and(parts), occurred }, () => ({ ...occurredDriver(logId, occurredFrom, occurredTo), exact: true }));
   }
   const actors = values(filter.actor);
   if (actors !== undefined && actors.length > 0 && occurredFrom !== undefined && occurredTo !== undefined && occurredFrom < occurredTo) {
