@@ -112,8 +112,15 @@ export function createQueryExecutor(db: Database.Database, logDb: Database.Datab
     allLogs: db.prepare<[], LogRef>("SELECT id, name FROM logs ORDER BY id"),
     logByName: db.prepare<[string], LogRef>("SELECT id, name FROM logs WHERE name = ?"),
     logById: db.prepare<[number], LogRef>("SELECT id, name FROM logs WHERE id = ?"),
-    fetch: db.prepare<[string, number], { seq: number; idx: number }>(FETCH_SQL),
     leaves: logDb.prepare<[string, number], FetchedLeaf>(LEAF_SQL),
+  };
+
+  // Prepared at the first page, not here: it names the primary key's index, which a bulk load's
+  // staging tables (bench/ingest-bench.ts, --defer-indexes) do not have while the index thread runs.
+  let fetchStatement: Database.Statement<[string, number], { seq: number; idx: number }> | undefined;
+  const fetchRows = (seqs: readonly number[], logId: number) => {
+    fetchStatement ??= db.prepare<[string, number], { seq: number; idx: number }>(FETCH_SQL);
+    return fetchStatement.all(JSON.stringify(seqs), logId);
   };
 
   const resolve = (names: readonly string[] | undefined): LogRef[] => {
@@ -256,7 +263,7 @@ export function createQueryExecutor(db: Database.Database, logDb: Database.Datab
     }
     const found = new Map<number, { idx: number; entry: FetchedLeaf }>();
     for (const [logId, list] of seqsByLog) {
-      const rows = stmt.fetch.all(JSON.stringify(list), logId);
+      const rows = fetchRows(list, logId);
       const entries = new Map(stmt.leaves.all(JSON.stringify(rows.map((r) => r.idx)), logId).map((entry) => [entry.idx, entry] as const));
       for (const { seq, idx } of rows) {
         const entry = entries.get(idx);
