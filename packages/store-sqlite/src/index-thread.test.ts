@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -34,6 +34,27 @@ function batchesOf(path: string): IndexBatch[] {
 }
 
 describe("the index thread", () => {
+  it("says why it could not open the index database (a worker's SqliteError would arrive without its message)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sealtrail-index-thread-"));
+    const path = join(dir, "audit.db");
+    try {
+      const store = createSqliteStore({ path });
+      await store.close();
+      writeFileSync(indexPathOf(path), "not a database ".repeat(400));
+      const reopened = createSqliteStore({ path });
+      try {
+        await assert.rejects(reopened.flushIndex(), (error: Error) => {
+          assert.match(error.message, /could not be opened: file is not a database \(SQLITE_NOTADB\)/);
+          return true;
+        });
+      } finally {
+        await reopened.close().catch(() => undefined);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("makes the appender wait while too many entries are unindexed, and adds what a catch-up already read only once", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sealtrail-index-thread-"));
     const path = join(dir, "audit.db");

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { wireError } from "@sealtrail/core";
 import Database from "better-sqlite3";
-import { openIndexService } from "./index-service.js";
+import { type IndexService, openIndexService } from "./index-service.js";
 import type { IndexMessage, IndexReply, IndexThreadData } from "./index-thread.js";
 
 const port = parentPort;
@@ -12,7 +12,21 @@ if (!port) throw new Error("index-worker.ts runs as a worker thread only");
 const data = workerData as IndexThreadData;
 const logDb = new Database(data.logPath, { fileMustExist: true });
 logDb.pragma("busy_timeout = 5000");
-const service = openIndexService({ logDb, indexPath: data.indexPath, readonly: false });
+const service = openService();
+
+/**
+ * A failure to open reaches the store as the worker's `error` event, a structured clone of what
+ * was thrown: a better-sqlite3 SqliteError arrives as `{ code }` without its message, a plain
+ * Error keeps it.
+ */
+function openService(): IndexService {
+  try {
+    return openIndexService({ logDb, indexPath: data.indexPath, readonly: false });
+  } catch (error) {
+    const { message, code } = error as { message?: string; code?: string };
+    throw new Error(`the query index (${data.indexPath}) could not be opened: ${message ?? String(error)}${code ? ` (${code})` : ""}`);
+  }
+}
 
 port.on("message", (message: IndexMessage) => {
   if (message.op === "add") {
