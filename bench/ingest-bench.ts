@@ -126,7 +126,7 @@ const QUERY_TABLES = ["events", "event_targets", "event_metadata", "events_fts"]
 
 /**
  * For loading 10M events in minutes rather than hours: the query tables are swapped for plain
- * heaps with the same columns (appends only), and `restore()` builds the real tables from them
+ * heaps with the same columns (appends only; `events` keeps its primary key), and `restore()` builds the real tables from them
  * with the migrations' own DDL, captured from sqlite_master: rows inserted in key order, then
  * every index and trigger created, the FTS table filled in one transaction. The result holds
  * exactly the rows the engine wrote, in the schema the store creates, only densely packed.
@@ -151,8 +151,11 @@ async function deferSecondaryIndexes(storePath: string): Promise<{ restore(): vo
   const heaps = new Map(QUERY_TABLES.map((table) => [table, table === "events_fts" ? ["log", "text"] : columns(table)]));
   for (const table of QUERY_TABLES) db.exec(`DROP TABLE ${table}`);
   for (const [table, cols] of heaps) {
+    // `events` keeps its primary key (the real DDL): the store's statements name its index, and its
+    // key (log, commit order) takes appends. The side tables and FTS are heaps.
+    const real = table === "events" ? ddl.find((d) => d.type === "table" && d.name === table) : undefined;
     const rowid = table === "events_fts" ? "rowid INTEGER PRIMARY KEY, " : "";
-    db.exec(`CREATE TABLE ${table} (${rowid}${cols.join(", ")})`);
+    db.exec(real ? real.sql : `CREATE TABLE ${table} (${rowid}${cols.join(", ")})`);
   }
   db.close();
   return {

@@ -1,9 +1,6 @@
 import { createHash, hash as oneShotHash } from "node:crypto";
-import { bytesEqual, decodeJsonString, fromUtf8, isCanonicalJsonBytes, TILE_HEIGHT } from "@sealtrail/core";
+import { bytesEqual, decodeJsonString, fromUtf8, isCanonicalJsonBytes, TILE_WIDTH } from "@sealtrail/core";
 import type { EntryReader, PackedChunk, PrunedRange, StoredEntry } from "./store.js";
-
-/** Leaves per level-1 tile hash: 2^TILE_HEIGHT (C2SP tlog-tiles). */
-export const TILE_WIDTH = 2 ** TILE_HEIGHT;
 
 /** A chunk's stored data: entries, their stored leaf hashes, and the level-1 hashes of its full tiles. */
 export interface ChunkData {

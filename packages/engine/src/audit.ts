@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
-import { bytesEqual, CompactRange, InputError, type NoteVerifier, openCheckpoint, TILE_HEIGHT } from "@sealtrail/core";
-import { auditChunk, type ChunkVerdict, TILE_WIDTH } from "./audit-chunk.js";
+import { bytesEqual, CompactRange, InputError, type NoteVerifier, openCheckpoint, TILE_HEIGHT, TILE_WIDTH } from "@sealtrail/core";
+import { auditChunk, type ChunkVerdict } from "./audit-chunk.js";
 import { AuditPool } from "./audit-pool.js";
 import type { LogStore, PrunedRange, StoredCheckpoint } from "./store.js";
 

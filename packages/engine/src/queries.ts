@@ -84,8 +84,12 @@ export class EventQueries {
       });
     }
     await this.#checkLogs(request.logs);
-    // Only a cursor needs it (given or returned): a SHA-256 of the canonical query is not free.
-    const fingerprint = () => queryFingerprint(request.logs, request.filter, order);
+    // Only a cursor needs it (given or returned): a SHA-256 of the canonical query, computed once.
+    let computed: string | undefined;
+    const fingerprint = () => {
+      computed ??= queryFingerprint(request.logs, request.filter, order);
+      return computed;
+    };
     const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor, fingerprint());
     const rows = await this.#store().queryEvents({
       ...(request.logs ? { logs: request.logs } : {}),

@@ -1,12 +1,11 @@
 // Opened by an audit's worker threads (the store's `entryReader` recipe, engine audit-pool.ts):
 // each reads the entries and tree hashes it verifies through read-only connections of its own.
-import { TILE_HEIGHT } from "@sealtrail/core";
+import { TILE_WIDTH } from "@sealtrail/core";
 import type { EntryReader, PackedChunk, StoredEntry } from "@sealtrail/engine";
 import Database from "better-sqlite3";
 import { createSqliteStore } from "./sqlite-store.js";
 
 const ROWS_PER_LOG = 2n ** 40n; // entries.rowid = log_id · 2^40 + index (sqlite-store.ts)
-const TILE_WIDTH = 2 ** TILE_HEIGHT;
 
 /**
  * Reads what the store's `readEntries` and `readHashes` read, with less work per row, which is

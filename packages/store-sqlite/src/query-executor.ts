@@ -112,15 +112,8 @@ export function createQueryExecutor(db: Database.Database, logDb: Database.Datab
     allLogs: db.prepare<[], LogRef>("SELECT id, name FROM logs ORDER BY id"),
     logByName: db.prepare<[string], LogRef>("SELECT id, name FROM logs WHERE name = ?"),
     logById: db.prepare<[number], LogRef>("SELECT id, name FROM logs WHERE id = ?"),
+    fetch: db.prepare<[string, number], { seq: number; idx: number }>(FETCH_SQL),
     leaves: logDb.prepare<[string, number], FetchedLeaf>(LEAF_SQL),
-  };
-
-  // Prepared at the first page, not here: it names the primary key's index, which a bulk load's
-  // staging tables (bench/ingest-bench.ts, --defer-indexes) do not have while the index thread runs.
-  let fetchStatement: Database.Statement<[string, number], { seq: number; idx: number }> | undefined;
-  const fetchRows = (seqs: readonly number[], logId: number) => {
-    fetchStatement ??= db.prepare<[string, number], { seq: number; idx: number }>(FETCH_SQL);
-    return fetchStatement.all(JSON.stringify(seqs), logId);
   };
 
   const resolve = (names: readonly string[] | undefined): LogRef[] => {
@@ -261,27 +254,28 @@ export function createQueryExecutor(db: Database.Database, logDb: Database.Datab
       if (list) list.push(seq);
       else seqsByLog.set(logId, [seq]);
     }
-    const found = new Map<number, { idx: number; entry: FetchedLeaf }>();
+    // seq → its entry, for the page's results whose entry exists.
+    const found = new Map<number, FetchedLeaf>();
     for (const [logId, list] of seqsByLog) {
-      const rows = fetchRows(list, logId);
+      const rows = stmt.fetch.all(JSON.stringify(list), logId);
       const entries = new Map(stmt.leaves.all(JSON.stringify(rows.map((r) => r.idx)), logId).map((entry) => [entry.idx, entry] as const));
       for (const { seq, idx } of rows) {
         const entry = entries.get(idx);
-        if (entry) found.set(seq, { idx, entry });
+        if (entry) found.set(seq, entry);
       }
     }
     const out: QueriedEntry[] = [];
     for (const { seq, logId } of page) {
-      const hit = found.get(seq);
+      const entry = found.get(seq);
       const log = nameOf(logId);
       // An index row whose entry retention pruned (or never had) is not a result.
-      if (!hit || log === undefined) continue;
-      const { leaf } = hit.entry;
+      if (!entry || log === undefined) continue;
+      const { leaf } = entry;
       out.push({
         log,
         seq,
-        index: hit.idx,
-        id: hit.entry.event_id,
+        index: entry.idx,
+        id: entry.event_id,
         leaf: new Uint8Array(leaf.buffer, leaf.byteOffset, leaf.byteLength),
       });
     }
