@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { toHex, utf8 } from "./bytes.js";
 import { canonicalJson } from "./canonical-json.js";
 import { InputError } from "./errors.js";
+import { seededRandom } from "./seeded-random.js";
 
 const refused = (error: unknown): boolean => {
   assert.ok(error instanceof InputError, `expected an InputError, got ${String(error)}`);
@@ -203,5 +204,68 @@ describe("RFC 8785 canonical JSON", () => {
     const value = { b: [1.5, "x\u2028", { d: null, c: -0 }], a: "\u0000", "\u{1f600}": 1e300 };
     const once = canonicalJson(value);
     assert.equal(canonicalJson(JSON.parse(once)), once);
+  });
+});
+
+/** An independent RFC 8785 writer for JSON-shaped values: Array#sort's default order is code-unit order. */
+function reference(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(reference).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const members = value as Record<string, unknown>;
+    const keys = Object.keys(members)
+      .filter((key) => members[key] !== undefined)
+      .sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${reference(members[key])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+// canonicalJson lets JSON.stringify write the text when it can (every object's keys put in order
+// first) and writes it itself otherwise; these pin the cases where the two could part.
+describe("canonical JSON: the native path and the written path agree", () => {
+  it("orders array-index keys as text, not as numbers", () => {
+    assert.equal(canonicalJson({ b: { "10": 1, "9": 2, a: 3, "!": 4 } }), '{"b":{"!":4,"10":1,"9":2,"a":3}}');
+    assert.equal(canonicalJson({ "4294967295": 1, "4294967294": 2 }), '{"4294967294":2,"4294967295":1}');
+  });
+
+  it("keeps a __proto__ member (as JSON.parse makes it) as a member", () => {
+    const parsed = JSON.parse('{"z":1,"__proto__":{"b":1,"a":2}}');
+    assert.equal(canonicalJson(parsed), '{"__proto__":{"a":2,"b":1},"z":1}');
+    assert.equal(canonicalJson({ a: [parsed] }), '{"a":[{"__proto__":{"a":2,"b":1},"z":1}]}');
+  });
+
+  it("tells the text \\ud800 from a lone surrogate", () => {
+    assert.equal(canonicalJson({ a: "\\ud800", "\\udc00": 1 }), '{"\\\\udc00":1,"a":"\\\\ud800"}');
+    assert.throws(() => canonicalJson({ a: 1, b: { c: "\\ud800\ud800" } }), /lone surrogate in string at \/b\/c/);
+    assert.throws(() => canonicalJson({ a: 1, b: { "\udfff": 1 } }), /at \/b/);
+  });
+
+  it("does not change the value it is given", () => {
+    const value = { b: { d: 1, c: [{ f: 1, e: 2 }] }, a: 0 };
+    const before = JSON.stringify(value);
+    assert.equal(canonicalJson(value), '{"a":0,"b":{"c":[{"e":2,"f":1}],"d":1}}');
+    assert.equal(JSON.stringify(value), before);
+  });
+
+  it("writes 2,000 random values as an independent RFC 8785 writer does", () => {
+    const random = seededRandom(8785);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const keys = ["a", "b", "B", "", "10", "9", "0", "01", "é", "\u{1f600}", "\ufb33", "\u0080", "a\nb", "__proto__", "constructor"];
+    const scalars = [0, -0, 1, -1.5, 1e21, 5e-7, 2 ** 53, 0.1 + 0.2, "x", "", "\u2028", '"q"\\', "\u0000\u001f", "😀", true, false, null];
+    const build = (depth: number): unknown => {
+      const roll = random();
+      if (depth > 3 || roll < 0.45) return pick(scalars);
+      if (roll < 0.65) return Array.from({ length: Math.floor(random() * 4) }, () => build(depth + 1));
+      const members: Record<string, unknown> = {};
+      for (let i = Math.floor(random() * 6); i > 0; i--) {
+        // defineProperty: a plain assignment to __proto__ would set the prototype instead.
+        Object.defineProperty(members, pick(keys), { value: build(depth + 1), enumerable: true, configurable: true, writable: true });
+      }
+      return members;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const value = build(0);
+      assert.equal(canonicalJson(value), reference(value), JSON.stringify(value));
+    }
   });
 });

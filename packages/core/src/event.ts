@@ -284,16 +284,17 @@ function collectEvent(input: unknown, base: string, out: Collector): EventDraft 
       checkKeys(c, CONTEXT_KEYS, cp, out);
       const ip = checkString(c.ip, pointerChild(cp, "ip"), out, { max: 64, envelope: true });
       if (ip !== undefined && !isEnvelope(ip) && !isIpAddress(ip)) out.add(pointerChild(cp, "ip"), "must be an IPv4 or IPv6 address");
+      const userAgent = checkString(c.userAgent, pointerChild(cp, "userAgent"), out, { max: 1024, envelope: true });
+      const requestId = checkString(c.requestId, pointerChild(cp, "requestId"), out, { max: 256, envelope: true });
+      const sessionId = checkString(c.sessionId, pointerChild(cp, "sessionId"), out, { max: 256, envelope: true });
+      const location = checkString(c.location, pointerChild(cp, "location"), out, { max: 256, envelope: true });
+      // Keys added in code-unit order, as the leaf writes them (canonicalJson then copies nothing).
       context = {};
       if (ip !== undefined) context.ip = ip;
-      const userAgent = checkString(c.userAgent, pointerChild(cp, "userAgent"), out, { max: 1024, envelope: true });
-      if (userAgent !== undefined) context.userAgent = userAgent;
-      const requestId = checkString(c.requestId, pointerChild(cp, "requestId"), out, { max: 256, envelope: true });
-      if (requestId !== undefined) context.requestId = requestId;
-      const sessionId = checkString(c.sessionId, pointerChild(cp, "sessionId"), out, { max: 256, envelope: true });
-      if (sessionId !== undefined) context.sessionId = sessionId;
-      const location = checkString(c.location, pointerChild(cp, "location"), out, { max: 256, envelope: true });
       if (location !== undefined) context.location = location;
+      if (requestId !== undefined) context.requestId = requestId;
+      if (sessionId !== undefined) context.sessionId = sessionId;
+      if (userAgent !== undefined) context.userAgent = userAgent;
     }
   }
 
@@ -305,8 +306,8 @@ function collectEvent(input: unknown, base: string, out: Collector): EventDraft 
       changes = {};
       const before = checkJsonObject(input.changes.before, pointerChild(at("changes"), "before"), out);
       const after = checkJsonObject(input.changes.after, pointerChild(at("changes"), "after"), out);
-      if (before) changes.before = before;
       if (after) changes.after = after;
+      if (before) changes.before = before;
     }
   }
   const metadata = checkJsonObject(input.metadata, at("metadata"), out);
@@ -344,17 +345,19 @@ function collectParty(
   });
   const id = checkString(value.id, pointerChild(pointer, "id"), out, { required: true, max: 256 });
   const name = checkString(value.name, pointerChild(pointer, "name"), out, { max: 256, envelope: true });
-  const party: Actor = { type: type ?? "", id: id ?? "" };
+  const email = isActor
+    ? checkString(value.email, pointerChild(pointer, "email"), out, {
+        max: 320,
+        envelope: true,
+        pattern: EMAIL_PATTERN,
+        patternText: "must be an email address",
+      })
+    : undefined;
+  // Keys in code-unit order, as the leaf writes them.
+  const party = (email === undefined ? {} : { email }) as Actor;
+  party.id = id ?? "";
   if (name !== undefined) party.name = name;
-  if (isActor) {
-    const email = checkString(value.email, pointerChild(pointer, "email"), out, {
-      max: 320,
-      envelope: true,
-      pattern: EMAIL_PATTERN,
-      patternText: "must be an email address",
-    });
-    if (email !== undefined) party.email = email;
-  }
+  party.type = type ?? "";
   return party;
 }
 
@@ -367,7 +370,17 @@ export function sealEvent(
   assigned: { id: string; receivedAt: string },
   pointer = "",
 ): { event: AuditEvent; leaf: Uint8Array } {
-  const event: AuditEvent = { ...draft, id: draft.id ?? assigned.id, receivedAt: assigned.receivedAt, version: 1 };
+  // Members added in code-unit order, so that canonicalJson's native fast path copies no object.
+  const event = { action: draft.action, actor: draft.actor } as AuditEvent;
+  if (draft.changes !== undefined) event.changes = draft.changes;
+  if (draft.context !== undefined) event.context = draft.context;
+  event.id = draft.id ?? assigned.id;
+  if (draft.metadata !== undefined) event.metadata = draft.metadata;
+  event.occurredAt = draft.occurredAt;
+  event.outcome = draft.outcome;
+  event.receivedAt = assigned.receivedAt;
+  event.targets = draft.targets;
+  event.version = 1;
   const leaf = utf8(canonicalJson(event));
   if (leaf.length > MAX_LEAF_BYTES) {
     throw new InputError("event_too_large", `the event encodes to ${leaf.length} bytes; the limit is ${MAX_LEAF_BYTES}`, {
