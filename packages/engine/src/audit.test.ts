@@ -91,6 +91,9 @@ async function auditInWorkers(path: string): Promise<LogAuditResult> {
   }
 }
 
+/** Rewrites an entry's stored leaf hash, in its row since store-sqlite's LEAF_HASH_IN_ROW (parameters: hash, index). */
+const LEAF_HASH_AT = "UPDATE entries SET leaf_hash = ? WHERE rowid - log_id * 1099511627776 = ?";
+
 /** Tampers with the file the way an attacker with database access would: around the triggers. */
 function tamper(path: string, sql: string, ...params: unknown[]): void {
   const db = new Database(path);
@@ -156,7 +159,7 @@ describe("auditLog on a log tampered in the database", () => {
 
   it("names the entry whose stored leaf hash was rewritten", async () => {
     const path = await buildLog();
-    tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 5", Buffer.alloc(32, 1));
+    tamper(path, LEAF_HASH_AT, Buffer.alloc(32, 1), 5);
     assertFails(await audit(path), /entry 5: leaf bytes do not match/, 5);
   });
 
@@ -172,7 +175,7 @@ describe("auditLog on a log tampered in the database", () => {
     const entry = await entryAt(path, 400);
     const loose = utf8(`${fromUtf8(entry.leaf).slice(0, -1)} }`);
     tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", loose, entry.id);
-    tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 400", hashLeaf(loose));
+    tamper(path, LEAF_HASH_AT, hashLeaf(loose), 400);
     assertFails(await audit(path), /entry 400: leaf is not canonical JSON/, 400);
   });
 
@@ -181,9 +184,58 @@ describe("auditLog on a log tampered in the database", () => {
     const entry = await entryAt(path, 300);
     const forged = rewrittenLeaf(entry.leaf);
     tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", forged, entry.id);
-    tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 300", hashLeaf(forged));
+    tamper(path, LEAF_HASH_AT, hashLeaf(forged), 300);
     // The level-1 hash over [256, 512) is the first thing above the leaf that disagrees.
     assertFails(await audit(path), /stored tile hash 1\/1 does not match the entries/, 256);
+  });
+});
+
+/**
+ * A log as a store from before store-sqlite's LEAF_HASH_IN_ROW wrote it: entries [0, upTo) have
+ * their leaf hashes in tree_hashes, not in their rows.
+ */
+function toLegacyLayout(path: string, upTo: number): void {
+  const db = new Database(path);
+  try {
+    db.exec("DROP TRIGGER entries_no_update");
+    db.prepare(
+      `INSERT INTO tree_hashes (log_id, level, idx, hash)
+       SELECT log_id, 0, rowid - log_id * 1099511627776, leaf_hash FROM entries WHERE rowid - log_id * 1099511627776 < ?`,
+    ).run(upTo);
+    assert.equal(db.prepare("UPDATE entries SET leaf_hash = NULL WHERE rowid - log_id * 1099511627776 < ?").run(upTo).changes, upTo);
+    db.exec(
+      "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries BEGIN SELECT RAISE(ABORT, 'sealtrail: entries is append-only'); END;",
+    );
+  } finally {
+    db.close();
+  }
+}
+
+describe("auditLog on a store upgraded from leaf hashes in tree_hashes", () => {
+  it("verifies old, new and mixed chunks, on one thread and in workers, and still names a rewritten old leaf hash", async () => {
+    const path = await buildLog();
+    toLegacyLayout(path, 500);
+    const more = await openTestEngine(path, { checkpointIntervalMs: HOUR });
+    await more.engine.append(LOG, makeEvents(600, 100));
+    await more.engine.close();
+    // In chunks of 256 (the workers): [0, 256) old, [256, 512) mixed (new from 500), [512, 700) new.
+    for (const result of [await audit(path), await audit(path, {}, { workers: 0 }), await auditInWorkers(path)]) {
+      assert.equal(result.ok, true, result.problem);
+      assert.equal(result.entries, 700);
+    }
+    const store = createSqliteStore({ path });
+    try {
+      const entries = await store.readEntries(LOG, 0, 700);
+      assert.deepEqual(
+        (await store.readHashes(LOG, 0, 0, 700)).map((hash) => Buffer.from(hash).toString("hex")),
+        entries.map((entry) => Buffer.from(hashLeaf(entry.leaf)).toString("hex")),
+      );
+    } finally {
+      await store.close();
+    }
+    tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 5", Buffer.alloc(32, 1));
+    assertFails(await audit(path), /entry 5: leaf bytes do not match/, 5);
+    assertFails(await auditInWorkers(path), /entry 5: leaf bytes do not match/, 5);
   });
 });
 
@@ -365,7 +417,7 @@ describe("auditLog through worker threads", () => {
         const entry = await entryAt(path, 520);
         const loose = utf8(`${fromUtf8(entry.leaf).slice(0, -1)} }`);
         tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", loose, entry.id);
-        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 520", hashLeaf(loose));
+        tamper(path, LEAF_HASH_AT, hashLeaf(loose), 520);
       },
       /^entry 520: leaf is not canonical JSON$/,
       520,
@@ -376,7 +428,7 @@ describe("auditLog through worker threads", () => {
         const entry = await entryAt(path, 10);
         const marked = Uint8Array.from([0xef, 0xbb, 0xbf, ...entry.leaf]);
         tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", marked, entry.id);
-        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 10", hashLeaf(marked));
+        tamper(path, LEAF_HASH_AT, hashLeaf(marked), 10);
       },
       /^entry 10: leaf is not canonical JSON$/,
       10,
@@ -387,14 +439,14 @@ describe("auditLog through worker threads", () => {
         const entry = await entryAt(path, 599);
         const broken = Uint8Array.from([...entry.leaf.subarray(0, 20), 0xc0, 0xaf, ...entry.leaf.subarray(20)]);
         tamper(path, "UPDATE entries SET leaf = ? WHERE event_id = ?", broken, entry.id);
-        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 599", hashLeaf(broken));
+        tamper(path, LEAF_HASH_AT, hashLeaf(broken), 599);
       },
       /^entry 599: leaf is not valid UTF-8$/,
       599,
     ],
     [
       "a stored leaf hash rewritten",
-      async (path) => tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 5", Buffer.alloc(32, 3)),
+      async (path) => tamper(path, LEAF_HASH_AT, Buffer.alloc(32, 3), 5),
       /^entry 5: leaf bytes do not match the stored leaf hash$/,
       5,
     ],
@@ -425,8 +477,8 @@ describe("auditLog through worker threads", () => {
         const [leaf3, leaf4] = [withId(first.leaf, `${first.id},b`), withId(second.leaf, "c")];
         tamper(path, "UPDATE entries SET leaf = ?, event_id = ? WHERE event_id = ?", leaf3, first.id, first.id);
         tamper(path, "UPDATE entries SET leaf = ?, event_id = ? WHERE event_id = ?", leaf4, "b,c", second.id);
-        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 3", hashLeaf(leaf3));
-        tamper(path, "UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 4", hashLeaf(leaf4));
+        tamper(path, LEAF_HASH_AT, hashLeaf(leaf3), 3);
+        tamper(path, LEAF_HASH_AT, hashLeaf(leaf4), 4);
         const store = createSqliteStore({ path, readonly: true });
         const tile = await referenceRoot(store, LOG, 256);
         await store.close();

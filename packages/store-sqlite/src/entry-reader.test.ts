@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { batchOf } from "@sealtrail/store-testkit";
+import { hashLeaf, toHex } from "@sealtrail/core";
+import { batchOf, leafOf } from "@sealtrail/store-testkit";
 import Database from "better-sqlite3";
 import { openEntryReader } from "./entry-reader.js";
 import { createSqliteStore } from "./sqlite-store.js";
@@ -18,13 +19,21 @@ describe("openEntryReader (an audit worker's reader)", () => {
     await store.append([batchOf("acme", 0, 700), batchOf("beta", 0, 300)]);
     await store.pruneEntries("acme", [{ start: 100, end: 110 }], "2026-11-27T13:00:00Z");
     const db = new Database(path);
-    db.exec("DROP TRIGGER tree_hashes_no_update");
-    // A rewritten hash is served as stored, in its place.
-    db.prepare("UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 600 AND log_id = (SELECT id FROM logs WHERE name = 'acme')").run(
-      Buffer.alloc(32, 9),
-    );
+    db.exec("DROP TRIGGER tree_hashes_no_update; DROP TRIGGER entries_no_update");
+    // A rewritten hash is served as stored, in its place: a leaf hash in its entry's row, and a
+    // pruned entry's, which tree_hashes keeps.
+    const acme = "log_id = (SELECT id FROM logs WHERE name = 'acme')";
+    db.prepare(`UPDATE entries SET leaf_hash = ? WHERE ${acme} AND rowid - log_id * 1099511627776 = 600`).run(Buffer.alloc(32, 9));
+    db.prepare(`UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 105 AND ${acme}`).run(Buffer.alloc(32, 8));
     db.close();
     assert.deepEqual(store.entryReader?.options, { path });
+    // What both must serve: each leaf's hash as written, pruned ones included, the two rewritten.
+    const written = (index: number) =>
+      index === 600 ? "09".repeat(32) : index === 105 ? "08".repeat(32) : toHex(hashLeaf(leafOf("acme", index)));
+    assert.deepEqual(
+      (await store.readHashes("acme", 0, 0, 700)).map((h) => toHex(h)),
+      Array.from({ length: 700 }, (_, i) => written(i)),
+    );
     const reader = openEntryReader({ path });
     try {
       for (const [log, start, count] of [
@@ -75,7 +84,9 @@ describe("openEntryReader (an audit worker's reader)", () => {
       const odd = new Database(path);
       odd.pragma("ignore_check_constraints = ON");
       odd
-        .prepare("UPDATE tree_hashes SET hash = ? WHERE level = 0 AND idx = 3 AND log_id = (SELECT id FROM logs WHERE name = 'beta')")
+        .prepare(
+          "UPDATE entries SET leaf_hash = ? WHERE rowid - log_id * 1099511627776 = 3 AND log_id = (SELECT id FROM logs WHERE name = 'beta')",
+        )
         .run(Buffer.alloc(31));
       odd.close();
       assert.equal(await reader.readPackedChunk?.("beta", 0, 300), undefined, "a 31-byte hash");

@@ -35,24 +35,34 @@ export function openEntryReader(options: { path: string }): EntryReader {
        FROM (SELECT hash FROM tree_hashes WHERE log_id = ? AND level = ? AND idx >= ? AND idx < ? ORDER BY idx)`,
     )
     .raw();
+  // The leaf hashes come in the same scan (schema.ts, LEAF_HASH_IN_ROW): a chunk whose entries
+  // predate that migration has none there, and reads them from tree_hashes.
   const packedEntries = db
-    .prepare<[bigint, bigint], [number, Buffer | null, Buffer | null, Buffer | null]>(
+    .prepare<[bigint, bigint], [number, Buffer | null, Buffer | null, Buffer | null, number, number | null, number | null, Buffer | null]>(
       `SELECT count(*), CAST(group_concat(leaf, '') AS BLOB), CAST(group_concat(octet_length(leaf)) AS BLOB),
-         CAST(group_concat(event_id, ',') AS BLOB)
-       FROM (SELECT leaf, event_id FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid)`,
+         CAST(group_concat(event_id, ',') AS BLOB),
+         count(leaf_hash), min(octet_length(leaf_hash)), max(octet_length(leaf_hash)), CAST(group_concat(leaf_hash, '') AS BLOB)
+       FROM (SELECT leaf, event_id, leaf_hash FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid)`,
+    )
+    .raw();
+  const rowHashes = db
+    .prepare<[bigint, bigint], [number, number | null, number | null, Buffer | null]>(
+      `SELECT count(leaf_hash), min(octet_length(leaf_hash)), max(octet_length(leaf_hash)), CAST(group_concat(leaf_hash, '') AS BLOB)
+       FROM (SELECT leaf_hash FROM entries WHERE rowid >= ? AND rowid < ? ORDER BY rowid)`,
     )
     .raw();
   /** Hashes [start, start + count) of a level, end to end, when all are there and 32 bytes long. */
   const packedHashes = (id: number, level: number, start: number, count: number): Buffer | undefined => {
     if (count === 0) return Buffer.alloc(0);
-    const [found, shortest, longest, bytes] = hashes.get(id, level, start, start + count) as [
-      number,
-      number | null,
-      number | null,
-      Buffer | null,
-    ];
-    return found === count && shortest === 32 && longest === 32 && bytes?.length === count * 32 ? bytes : undefined;
+    if (level === 0) {
+      const base = BigInt(id) * ROWS_PER_LOG;
+      const inRow = whole(rowHashes.get(base + BigInt(start), base + BigInt(start + count)), count);
+      if (inRow) return inRow;
+    }
+    return treeHashes(id, level, start, count);
   };
+  const treeHashes = (id: number, level: number, start: number, count: number): Buffer | undefined =>
+    count === 0 ? Buffer.alloc(0) : whole(hashes.get(id, level, start, start + count), count);
   const ids = new Map<string, number | undefined>();
   const idOf = (log: string) => {
     if (!ids.has(log)) ids.set(log, logId.get(log));
@@ -77,17 +87,18 @@ export function openEntryReader(options: { path: string }): EntryReader {
       const id = idOf(log);
       if (id === undefined || count <= 0) return undefined;
       const base = BigInt(id) * ROWS_PER_LOG;
-      const [found, leaves, lengths, ids] = packedEntries.get(base + BigInt(start), base + BigInt(start + count)) as [
-        number,
-        Buffer | null,
-        Buffer | null,
-        Buffer | null,
-      ];
+      const [found, leaves, lengths, ids, hashed, shortest, longest, inRow] = packedEntries.get(
+        base + BigInt(start),
+        base + BigInt(start + count),
+      ) as [number, Buffer | null, Buffer | null, Buffer | null, number, number | null, number | null, Buffer | null];
       if (found !== count || leaves === null || lengths === null || ids === null) return undefined;
       const leafEnds = endsOf(lengths, count);
       if (leafEnds === undefined || leafEnds[count - 1] !== leaves.length) return undefined;
-      const leafHashes = packedHashes(id, 0, start, count);
-      const tileHashes = packedHashes(id, 1, start / TILE_WIDTH, Math.floor(count / TILE_WIDTH));
+      // All in the rows, or none (then all in tree_hashes); a mix is left to the store's readHashes.
+      const allInRow = hashed === count && shortest === 32 && longest === 32 && inRow?.length === count * 32;
+      if (!allInRow && hashed !== 0) return undefined;
+      const leafHashes = allInRow ? inRow : treeHashes(id, 0, start, count);
+      const tileHashes = treeHashes(id, 1, start / TILE_WIDTH, Math.floor(count / TILE_WIDTH));
       if (leafHashes === undefined || tileHashes === undefined) return undefined;
       return { leaves, leafEnds, ids, leafHashes, tileHashes };
     },
@@ -118,4 +129,10 @@ function endsOf(lengths: Uint8Array, count: number): Uint32Array | undefined {
     }
   }
   return n === count ? ends : undefined;
+}
+
+/** The blob of a `[count, shortest, longest, blob]` row, when it holds exactly `count` 32-byte hashes. */
+function whole(row: unknown, count: number): Buffer | undefined {
+  const [found, shortest, longest, bytes] = row as [number, number | null, number | null, Buffer | null];
+  return found === count && shortest === 32 && longest === 32 && bytes?.length === count * 32 ? bytes : undefined;
 }

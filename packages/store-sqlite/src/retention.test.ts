@@ -11,7 +11,7 @@ import { createSqliteStore } from "./sqlite-store.js";
 
 const ROW = (logId: number, index: number) => BigInt(logId) * 2n ** 40n + BigInt(index);
 
-describe("SQLite prune ledger (migration 5)", () => {
+describe("SQLite prune ledger (migrations 5 and 7)", () => {
   it("lets the database delete an entry only inside a range the ledger recorded first, and never touch the ledger", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sealtrail-ledger-"));
     const path = join(dir, "log.db");
@@ -24,7 +24,15 @@ describe("SQLite prune ledger (migration 5)", () => {
         const del = (index: number) => db.prepare("DELETE FROM entries WHERE rowid = ?").run(ROW(logId, index));
         assert.throws(() => del(3), /entries is append-only \(only ranges recorded in pruned_ranges/);
         db.prepare("INSERT INTO pruned_ranges (log_id, start_idx, end_idx, pruned_at) VALUES (?, 2, 4, 'now')").run(logId);
-        assert.equal(del(3).changes, 1, "inside the recorded range");
+        const keepHash = (index: number, hash: string) =>
+          db
+            .prepare(`INSERT INTO tree_hashes (log_id, level, idx, hash) SELECT log_id, 0, ?, ${hash} FROM entries WHERE rowid = ?`)
+            .run(index, ROW(logId, index));
+        assert.throws(() => del(3), /only once their leaf hashes are kept in tree_hashes/, "inside the range, its leaf hash not kept");
+        keepHash(2, "zeroblob(32)");
+        assert.throws(() => del(2), /leaf hashes are kept/, "another hash is not its leaf hash");
+        keepHash(3, "leaf_hash");
+        assert.equal(del(3).changes, 1, "inside the recorded range, its leaf hash kept");
         assert.throws(() => del(4), /append-only/, "just past the recorded range");
         assert.throws(() => db.prepare("DELETE FROM pruned_ranges").run(), /pruned_ranges is append-only/);
         assert.throws(() => db.prepare("UPDATE pruned_ranges SET end_idx = 10").run(), /pruned_ranges is append-only/);

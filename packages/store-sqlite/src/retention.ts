@@ -37,6 +37,12 @@ export function createSqliteRetention(
     insertRange: db.prepare<[number, number, number, string]>(
       "INSERT INTO pruned_ranges (log_id, start_idx, end_idx, pruned_at) VALUES (?, ?, ?, ?)",
     ),
+    // A pruned entry's leaf hash stays in tree_hashes (every proof passing it needs it); the
+    // database refuses the delete otherwise (schema.ts, LEAF_HASH_IN_ROW).
+    keepLeafHashes: db.prepare<[bigint, bigint, bigint]>(
+      `INSERT INTO tree_hashes (log_id, level, idx, hash)
+       SELECT log_id, 0, rowid - ?, leaf_hash FROM entries WHERE rowid >= ? AND rowid < ? AND leaf_hash IS NOT NULL`,
+    ),
     deleteEntries: db.prepare<[bigint, bigint]>("DELETE FROM entries WHERE rowid >= ? AND rowid < ?"),
 
     policies: db.prepare<[], { log: string; days: number; updated_at: string }>(
@@ -68,6 +74,7 @@ export function createSqliteRetention(
     const { logId, sorted, base } = validate(log, ranges);
     for (const range of sorted) {
       stmt.insertRange.run(logId, range.start, range.end, at);
+      stmt.keepLeafHashes.run(base, base + BigInt(range.start), base + BigInt(range.end));
       stmt.deleteEntries.run(base + BigInt(range.start), base + BigInt(range.end));
     }
   });

@@ -58,6 +58,33 @@ CREATE TABLE legal_holds (
 );
 `;
 
+/**
+ * Fewer B-trees per append (docs/design-notes.md, "One B-tree per log on the append path"). A
+ * durable commit over many logs dirtied a page per log in each of three B-trees clustered by log:
+ * entries, their (log_id, event_id) index, and tree_hashes' level-0 rows (one per entry). Now an
+ * entry's leaf hash (level 0 of the tree) is stored in its own row, and the id index leads with
+ * the id: ids the engine generates are ULIDs, so their index rows land at its right edge. Earlier
+ * entries keep their level-0 hashes in tree_hashes; `readHashes` reads both. Retention copies a
+ * leaf hash into tree_hashes before it prunes the entry, and the database refuses the delete
+ * otherwise: a pruned leaf's hash is needed by every proof that passes it.
+ */
+const LEAF_HASH_IN_ROW = `
+ALTER TABLE entries ADD COLUMN leaf_hash BLOB CHECK (leaf_hash IS NULL OR length(leaf_hash) = 32);
+DROP INDEX entries_event_id;
+CREATE UNIQUE INDEX entries_id_log ON entries (event_id, log_id);
+DROP TRIGGER entries_no_delete;
+CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+WHEN NOT EXISTS (
+  SELECT 1 FROM pruned_ranges
+  WHERE log_id = OLD.log_id AND start_idx <= OLD.rowid - OLD.log_id * 1099511627776
+    AND end_idx > OLD.rowid - OLD.log_id * 1099511627776
+) OR (OLD.leaf_hash IS NOT NULL AND NOT EXISTS (
+  SELECT 1 FROM tree_hashes
+  WHERE log_id = OLD.log_id AND level = 0 AND idx = OLD.rowid - OLD.log_id * 1099511627776 AND hash = OLD.leaf_hash
+))
+BEGIN SELECT RAISE(ABORT, 'sealtrail: entries is append-only (only ranges recorded in pruned_ranges may be pruned, and only once their leaf hashes are kept in tree_hashes)'); END;
+`;
+
 /** Versioned migrations, applied in order on open; never edit a released one, add a new one. */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -124,4 +151,5 @@ DROP TABLE event_targets;
 DROP TABLE events;
 DROP TABLE query_state;
 `,
+  LEAF_HASH_IN_ROW,
 ];

@@ -92,8 +92,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     logByName: db.prepare<[string], { id: number; name: string; created_at: string }>(
       "SELECT id, name, created_at FROM logs WHERE name = ?",
     ),
-    insertEntry: db.prepare<[bigint, number, string, Uint8Array]>(
-      "INSERT INTO entries (rowid, log_id, event_id, leaf) VALUES (?, ?, ?, ?)",
+    insertEntry: db.prepare<[bigint, number, string, Uint8Array, Uint8Array | null]>(
+      "INSERT INTO entries (rowid, log_id, event_id, leaf, leaf_hash) VALUES (?, ?, ?, ?, ?)",
     ),
     insertHash: db.prepare<[number, number, number, Uint8Array]>("INSERT INTO tree_hashes (log_id, level, idx, hash) VALUES (?, ?, ?, ?)"),
     readEntries: db.prepare<[bigint, bigint, bigint], EntryRow>(
@@ -101,6 +101,15 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     ),
     readHashes: db.prepare<[number, number, number, number], { hash: Buffer }>(
       "SELECT hash FROM tree_hashes WHERE log_id = ? AND level = ? AND idx >= ? AND idx < ? ORDER BY idx",
+    ),
+    // Level 0: the leaf hashes in the entries' own rows (schema.ts, LEAF_HASH_IN_ROW), and those
+    // of earlier or pruned entries in tree_hashes.
+    readLeafHashes: db.prepare<[number, number, number, bigint, bigint, bigint], { hash: Buffer }>(
+      `SELECT hash FROM (
+         SELECT idx, hash FROM tree_hashes WHERE log_id = ? AND level = 0 AND idx >= ? AND idx < ?
+         UNION ALL
+         SELECT rowid - ? AS idx, leaf_hash AS hash FROM entries WHERE rowid >= ? AND rowid < ? AND leaf_hash IS NOT NULL
+       ) ORDER BY idx`,
     ),
     byId: db.prepare<[bigint, number, string], EntryRow>(
       "SELECT rowid - ? AS idx, event_id, leaf FROM entries WHERE log_id = ? AND event_id = ?",
@@ -175,13 +184,23 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         throw new StoreError("concurrent_writer", `log ${batch.log} has ${size} entries, the batch expected ${batch.startIndex}`);
       }
       const base = rowBase(id);
+      const end = batch.startIndex + batch.entries.length;
+      // A leaf hash of this batch goes into its entry's row; every other hash into tree_hashes.
+      const leafHashes: (Uint8Array | undefined)[] = new Array(batch.entries.length);
+      for (const hash of batch.hashes) {
+        const slot = hash.index - batch.startIndex;
+        if (hash.level !== 0 || hash.index < batch.startIndex || hash.index >= end)
+          stmt.insertHash.run(id, hash.level, hash.index, hash.hash);
+        else if (leafHashes[slot] === undefined) leafHashes[slot] = hash.hash;
+        // tree_hashes' key refuses a second hash for one node; so does the row.
+        else throw new StoreError("duplicate_hash", `log ${batch.log}: two hashes for leaf ${hash.index}`);
+      }
       const entries = batch.entries.map((entry, i) => {
         if (entry.index !== batch.startIndex + i) throw new StoreError("non_contiguous", `log ${batch.log}: entries are not contiguous`);
-        stmt.insertEntry.run(base + BigInt(entry.index), id, entry.id, entry.leaf);
+        stmt.insertEntry.run(base + BigInt(entry.index), id, entry.id, entry.leaf, leafHashes[i] ?? null);
         // The engine hands the fields over; other writers get them derived from the leaf, as a rebuild does.
         return { index: entry.index, fields: entry.fields ?? fieldsOfLeaf(entry.leaf) };
       });
-      for (const hash of batch.hashes) stmt.insertHash.run(id, hash.level, hash.index, hash.hash);
       indexed.push({ logId: id, log: batch.log, entries, size: batch.startIndex + entries.length });
     }
     return indexed;
@@ -278,7 +297,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       guard("readHashes", () => {
         const id = logId(log);
         if (id === undefined || count <= 0) return [];
-        return stmt.readHashes.all(id, level, start, start + count).map((row) => toBytes(row.hash));
+        if (level !== 0) return stmt.readHashes.all(id, level, start, start + count).map((row) => toBytes(row.hash));
+        const base = rowBase(id);
+        const from = Math.ceil(Math.max(start, 0));
+        const to = Math.ceil(Math.min(start + count, ROWS_PER_LOG));
+        if (!(to > from)) return [];
+        return stmt.readLeafHashes
+          .all(id, start, start + count, base, base + BigInt(from), base + BigInt(to))
+          .map((row) => toBytes(row.hash));
       }),
     appendCheckpoint: (checkpoint: StoredCheckpoint) => guard("appendCheckpoint", () => insertCheckpoint(checkpoint)),
     appendCheckpoints: (checkpoints: readonly StoredCheckpoint[]) =>
