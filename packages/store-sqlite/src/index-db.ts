@@ -90,6 +90,13 @@ CREATE TABLE logs (
   // of an old day is its first rows, not a sort of the whole day.
   `DROP INDEX events_occurred;
 CREATE INDEX events_occurred_day ON events (log_id, occurred_ms / 86400000, seq, occurred_ms);`,
+  // An outcome beside an action or an action prefix (failed logins, denied exports) is checked
+  // inside the index: walking back through a prefix's events to find its rare failures read an
+  // event row per entry, cold at 10M (p99 57 ms; BENCHMARKS.md, session 7).
+  `DROP INDEX events_action;
+CREATE INDEX events_action ON events (log_id, action, seq, occurred_ms, outcome);
+DROP INDEX events_resource;
+CREATE INDEX events_resource ON events (log_id, resource, seq, occurred_ms, outcome);`,
 ];
 
 /**
