@@ -8,7 +8,7 @@ import { eventBatches, NAMES, pick, type Rng, random, TARGET_TYPES, VERBS, WORDS
 import Database from "better-sqlite3";
 import { indexPathOf } from "./index-db.js";
 import { createQueryExecutor, FETCH_SQL, LEAF_SQL, type LogPlan, type QueryExecutor } from "./query-executor.js";
-import { ftsPhrase, PROBE_CAP, probeStatement, type Sql, windowStatement } from "./query-plan.js";
+import { ftsPhrase, PROBE_CAP, pageStatement, probeStatement, type Sql, windowStatement } from "./query-plan.js";
 import { createSqliteStore, type SqliteStore } from "./sqlite-store.js";
 
 const DAY = 86_400_000;
@@ -397,6 +397,28 @@ describe("query plans", () => {
       const windowLines = explain(db, window);
       assertNoScan(windowLines, "window");
       assert.ok(windowLines.includes("SEARCH ev USING PRIMARY KEY (log_id=? AND seq<?)"), windowLines.join("\n"));
+    });
+
+    it("checks an outcome beside an action or an action prefix inside the index (index migration 4)", () => {
+      for (const [index, column, value] of [
+        ["events_action", "action", "document.shared"],
+        ["events_resource", "resource", "document."],
+      ] as const) {
+        const page = pageStatement(
+          {
+            from: `events AS ev INDEXED BY ${index}`,
+            seq: "ev.seq",
+            where: { text: `ev.log_id = ? AND ev.${column} = ?`, params: [1, value] },
+            onEvents: true,
+            ordered: true,
+            unique: true,
+          },
+          [{ sql: { text: "+ev.outcome = ?", params: ["denied"] } }],
+          { order: "desc", limit: 50 },
+        );
+        // Covering: no event row is read for the entries whose outcome does not match.
+        assert.deepEqual(explain(db, page), [`SEARCH ev USING COVERING INDEX ${index} (log_id=? AND ${column}=?)`]);
+      }
     });
 
     it("searches several logs, and every log, one index search per log", () => {
