@@ -18,6 +18,13 @@ WHEN EXISTS (SELECT 1 FROM ${table} WHERE ${sameKey})
 BEGIN SELECT RAISE(ABORT, 'sealtrail: ${table} is append-only and already holds this key'); END;`;
 }
 
+/** In a DELETE trigger on entries: a ledger range covers the entry being deleted. */
+const OLD_ENTRY_PRUNED = `EXISTS (
+  SELECT 1 FROM pruned_ranges
+  WHERE log_id = OLD.log_id AND start_idx <= OLD.rowid - OLD.log_id * 1099511627776
+    AND end_idx > OLD.rowid - OLD.log_id * 1099511627776
+)`;
+
 /**
  * Retention (DESIGN §7, docs/retention.md). `pruned_ranges` is the prune ledger: append-only like
  * the log tables. The one delete the database allows on `entries` is of an entry inside a range
@@ -37,11 +44,7 @@ ${appendOnlyTriggers("pruned_ranges")}
 ${noReplaceTrigger("pruned_ranges", "log_id = NEW.log_id AND start_idx = NEW.start_idx")}
 DROP TRIGGER entries_no_delete;
 CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
-WHEN NOT EXISTS (
-  SELECT 1 FROM pruned_ranges
-  WHERE log_id = OLD.log_id AND start_idx <= OLD.rowid - OLD.log_id * 1099511627776
-    AND end_idx > OLD.rowid - OLD.log_id * 1099511627776
-)
+WHEN NOT ${OLD_ENTRY_PRUNED}
 BEGIN SELECT RAISE(ABORT, 'sealtrail: entries is append-only (only ranges recorded in pruned_ranges may be pruned)'); END;
 CREATE TABLE retention_policies (
   log TEXT PRIMARY KEY,
@@ -74,11 +77,7 @@ DROP INDEX entries_event_id;
 CREATE UNIQUE INDEX entries_id_log ON entries (event_id, log_id);
 DROP TRIGGER entries_no_delete;
 CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
-WHEN NOT EXISTS (
-  SELECT 1 FROM pruned_ranges
-  WHERE log_id = OLD.log_id AND start_idx <= OLD.rowid - OLD.log_id * 1099511627776
-    AND end_idx > OLD.rowid - OLD.log_id * 1099511627776
-) OR (OLD.leaf_hash IS NOT NULL AND NOT EXISTS (
+WHEN NOT ${OLD_ENTRY_PRUNED} OR (OLD.leaf_hash IS NOT NULL AND NOT EXISTS (
   SELECT 1 FROM tree_hashes
   WHERE log_id = OLD.log_id AND level = 0 AND idx = OLD.rowid - OLD.log_id * 1099511627776 AND hash = OLD.leaf_hash
 ))
