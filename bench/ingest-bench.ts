@@ -239,3 +239,21 @@ function countingStore<S extends LogStore>(store: S): { store: S; readonly commi
 }
 
 export const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/**
+ * Opens a kept store for writing once when a read-only open refuses it as `schema_outdated` (its log
+ * or index database is behind this version's migrations); undefined when it is current.
+ */
+export async function migrateKeptStore(storePath: string): Promise<{ seconds: number } | undefined> {
+  try {
+    await createSqliteStore({ path: storePath, readonly: true }).close();
+    return undefined;
+  } catch (error) {
+    if ((error as { code?: string }).code !== "schema_outdated") throw error;
+  }
+  const started = performance.now();
+  const store = createSqliteStore({ path: storePath });
+  await store.flushIndex();
+  await store.close();
+  return { seconds: (performance.now() - started) / 1000 };
+}
