@@ -70,6 +70,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; stop:
   // The origin prefix is the signing key's name: fixed when the key is made, so origins never drift.
   const parts = await openServerParts(dir, {
     signer,
+    print: options.print,
     ...(personalDataConfig ? { personalData: personalDataConfig } : {}),
     ...(options.store
       ? {

@@ -38,7 +38,13 @@ export function loadPersonalDataConfig(path: string | undefined): PersonalDataCo
  */
 export async function openServerParts(
   dir: DataDir,
-  options: { signer: NoteSigner; personalData?: PersonalDataConfig; postgres?: PostgresServeOptions },
+  options: {
+    signer: NoteSigner;
+    personalData?: PersonalDataConfig;
+    postgres?: PostgresServeOptions;
+    /** Where a SQLite store's one-time schema upgrade is announced. */
+    print?: (line: string) => void;
+  },
 ): Promise<ServerParts> {
   const config = options.personalData ? { config: options.personalData } : {};
   const engineOptions = (personalData: () => PersonalData) => ({
@@ -68,7 +74,8 @@ export async function openServerParts(
     };
   }
   const personalData = createPersonalData({ keyStore: createSqliteKeyStore({ path: dir.keyStorePath }), ...config });
-  const store = createSqliteStore({ path: dir.databasePath });
+  const print = options.print;
+  const store = createSqliteStore({ path: dir.databasePath, ...(print ? { onUpgrade: (message) => print(`sealtrail: ${message}`) } : {}) });
   try {
     const engine = await LogEngine.open({ store, ...engineOptions(() => personalData) });
     return {

@@ -3,10 +3,18 @@ import type Database from "better-sqlite3";
 
 /**
  * Applies versioned migrations (version = position + 1) recorded in `table`, each in its own
- * IMMEDIATE transaction; never edit a released one, add a new one.
+ * IMMEDIATE transaction; never edit a released one, add a new one. `onUpgrade` hears of it first
+ * when a database of an earlier version is about to be upgraded (not when one is created).
  */
-export function applyMigrations(db: Database.Database, table: string, migrations: readonly string[]): void {
+export function applyMigrations(
+  db: Database.Database,
+  table: string,
+  migrations: readonly string[],
+  onUpgrade?: (from: number, to: number) => void,
+): void {
   db.exec(`CREATE TABLE IF NOT EXISTS ${table} (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`);
+  const current = db.prepare<[], { v: number | null }>(`SELECT max(version) AS v FROM ${table}`).get()?.v ?? 0;
+  if (current > 0 && current < migrations.length) onUpgrade?.(current, migrations.length);
   const isApplied = db.prepare<[number], { version: number }>(`SELECT version FROM ${table} WHERE version = ?`);
   for (const [i, sql] of migrations.entries()) {
     const version = i + 1;

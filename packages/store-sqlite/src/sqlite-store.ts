@@ -38,6 +38,12 @@ export interface SqliteStoreOptions {
   readonly readonly?: boolean;
   /** The query index database (default: `indexPathOf(path)`, `<name>-index.db` beside the log). */
   readonly indexPath?: string;
+  /**
+   * Told, before it starts, that a database of an earlier version is being upgraded to this
+   * version's schema: a one-time step that can take minutes on a large log (a server says so
+   * rather than seem to hang at start).
+   */
+  readonly onUpgrade?: (message: string) => void;
 }
 
 interface EntryRow {
@@ -83,7 +89,7 @@ export type SqliteStore = LogStore &
 
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const config = Object.freeze({ durability: "full" as const, ...options });
-  const db = config.readonly ? openReadonly(config.path) : openForWriting(config.path, config.durability);
+  const db = config.readonly ? openReadonly(config.path) : openForWriting(config.path, config.durability, config.onUpgrade);
 
   const stmt = {
     logId: db.prepare<[string], { id: number }>("SELECT id FROM logs WHERE name = ?"),
@@ -350,7 +356,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   });
 }
 
-function openForWriting(path: string, durability: "full" | "normal"): Database.Database {
+function openForWriting(path: string, durability: "full" | "normal", onUpgrade?: (message: string) => void): Database.Database {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   if (path !== ":memory:") chmodSync(path, 0o600);
@@ -364,7 +370,9 @@ function openForWriting(path: string, durability: "full" | "normal"): Database.D
   // commits be copied once. The WAL is truncated back to that size after a checkpoint.
   db.pragma("wal_autocheckpoint = 16000");
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-  applyMigrations(db, "schema_migrations", MIGRATIONS);
+  applyMigrations(db, "schema_migrations", MIGRATIONS, (from, to) =>
+    onUpgrade?.(`upgrading ${path} from schema ${from} to ${to}: once, and it can take minutes on a large log`),
+  );
   return db;
 }
 
