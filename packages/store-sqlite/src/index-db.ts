@@ -109,8 +109,11 @@ export function indexPathOf(path: string): string {
   return `${path.endsWith(".db") ? path.slice(0, -3) : path}-index.db`;
 }
 
-/** Opens (creating and migrating) the index database for the store's writer. */
-export function openIndexForWriting(path: string): Database.Database {
+/**
+ * Opens (creating and migrating) the index database for the store's writer; `onUpgrade` hears of
+ * an upgrade of an existing one before it starts (queries wait for it).
+ */
+export function openIndexForWriting(path: string, onUpgrade?: (message: string) => void): Database.Database {
   const db = new Database(path);
   if (path !== ":memory:") chmodSync(path, 0o600);
   db.pragma("journal_mode = WAL");
@@ -121,7 +124,9 @@ export function openIndexForWriting(path: string): Database.Database {
   db.pragma(`cache_size = ${-64 * 1024}`);
   db.pragma("wal_autocheckpoint = 16000");
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-  applyMigrations(db, "index_migrations", INDEX_MIGRATIONS);
+  applyMigrations(db, "index_migrations", INDEX_MIGRATIONS, (from, to) =>
+    onUpgrade?.(`upgrading the query index ${path} from version ${from} to ${to}: once; queries wait for it`),
+  );
   return db;
 }
 

@@ -38,6 +38,8 @@ export interface IndexServiceOptions {
   readonly indexPath: string;
   /** A read-only open: no index file is created, caught up or written. */
   readonly readonly: boolean;
+  /** Told before an existing index database is upgraded to this version's schema. */
+  readonly onUpgrade?: (message: string) => void;
 }
 
 export function openIndexService(options: IndexServiceOptions): IndexService {
@@ -66,10 +68,14 @@ export function openIndexService(options: IndexServiceOptions): IndexService {
   const sizes = createLogSizes(logDb);
   const logs = sizes.logs();
   const names = new Map(logs.map((log) => [log.id, log]));
-  const indexDb = openIndexMatching(options.indexPath, (row) => {
-    const log = names.get(row.id);
-    return log?.name === row.name && row.indexed_size <= log.size;
-  });
+  const indexDb = openIndexMatching(
+    options.indexPath,
+    (row) => {
+      const log = names.get(row.id);
+      return log?.name === row.name && row.indexed_size <= log.size;
+    },
+    options.onUpgrade,
+  );
   const deferred = createDeferredIndex(indexDb, { db: logDb, logs: sizes.logs });
   const queries = createQueryExecutor(indexDb, logDb);
   const entries = logDb.prepare<[bigint, bigint, bigint], { idx: number; leaf: Buffer }>(
@@ -143,8 +149,12 @@ export function openIndexService(options: IndexServiceOptions): IndexService {
  * The index database of this log database, rebuilt from scratch when it describes another one (a
  * log id with another name, or more entries indexed than the log holds: a copied or restored file).
  */
-function openIndexMatching(path: string, isOurs: (row: { id: number; name: string; indexed_size: number }) => boolean): Database.Database {
-  const db = openIndexForWriting(path);
+function openIndexMatching(
+  path: string,
+  isOurs: (row: { id: number; name: string; indexed_size: number }) => boolean,
+  onUpgrade: ((message: string) => void) | undefined,
+): Database.Database {
+  const db = openIndexForWriting(path, onUpgrade);
   const rows = db.prepare<[], { id: number; name: string; indexed_size: number }>("SELECT id, name, indexed_size FROM logs").all();
   if (rows.every(isOurs)) return db;
   db.close();

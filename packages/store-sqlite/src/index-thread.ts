@@ -23,7 +23,9 @@ export type IndexMessage =
 export type IndexReply =
   | ({ readonly seq: number } & ({ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: WireError }))
   /** Sent after each add: how many entries it covered. */
-  | { readonly added: number };
+  | { readonly added: number }
+  /** Something the operator should hear of (an upgrade of the index database starting). */
+  | { readonly notice: string };
 
 /**
  * Entries posted to the index thread and not yet added there. Above this the appender waits:
@@ -40,6 +42,8 @@ export interface IndexThreadData {
 export interface IndexThreadOptions extends IndexThreadData {
   /** Entries posted and not yet added above which `add` makes the appender wait (default 50,000). */
   readonly maxUnindexed?: number;
+  /** Hears the thread's notices (an upgrade of the index database starting). */
+  readonly onNotice?: (notice: string) => void;
 }
 
 /** The index service on the store's own thread (`:memory:`, read-only opens). */
@@ -91,6 +95,7 @@ export function openIndexThread(options: IndexThreadOptions): QueryIndex {
     const started = startModuleWorker(import.meta.url, "index-worker", data);
     started.unref();
     started.on("message", (reply: IndexReply) => {
+      if ("notice" in reply) return options.onNotice?.(reply.notice);
       if ("added" in reply) {
         unindexed -= reply.added;
         if (unindexed <= maxUnindexed / 2) unblock();

@@ -21,7 +21,12 @@ const service = openService();
  */
 function openService(): IndexService {
   try {
-    return openIndexService({ logDb, indexPath: data.indexPath, readonly: false });
+    return openIndexService({
+      logDb,
+      indexPath: data.indexPath,
+      readonly: false,
+      onUpgrade: (notice) => parentPort?.postMessage({ notice } satisfies IndexReply),
+    });
   } catch (error) {
     const { message, code } = error as { message?: string; code?: string };
     throw new Error(`the query index (${data.indexPath}) could not be opened: ${message ?? String(error)}${code ? ` (${code})` : ""}`);

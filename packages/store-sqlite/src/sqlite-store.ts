@@ -39,9 +39,9 @@ export interface SqliteStoreOptions {
   /** The query index database (default: `indexPathOf(path)`, `<name>-index.db` beside the log). */
   readonly indexPath?: string;
   /**
-   * Told, before it starts, that a database of an earlier version is being upgraded to this
-   * version's schema: a one-time step that can take minutes on a large log (a server says so
-   * rather than seem to hang at start).
+   * Told, before it starts, that a database of an earlier version (the log's, or the query index's
+   * on its thread) is being upgraded to this version's schema: a one-time step that can take
+   * minutes on a large log (a server says so rather than seem to hang).
    */
   readonly onUpgrade?: (message: string) => void;
 }
@@ -171,8 +171,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   // A file's index runs on its own thread; a private in-memory database cannot be opened from one.
   const index: QueryIndex =
     config.readonly || inMemory
-      ? inlineIndex(openIndexService({ logDb: db, indexPath, readonly: config.readonly === true }))
-      : openIndexThread({ logPath: resolve(config.path), indexPath: resolve(indexPath) });
+      ? inlineIndex(
+          openIndexService({
+            logDb: db,
+            indexPath,
+            readonly: config.readonly === true,
+            ...(config.onUpgrade ? { onUpgrade: config.onUpgrade } : {}),
+          }),
+        )
+      : openIndexThread({
+          logPath: resolve(config.path),
+          indexPath: resolve(indexPath),
+          ...(config.onUpgrade ? { onNotice: config.onUpgrade } : {}),
+        });
 
   // IMMEDIATE takes the write lock up front, so the size check below cannot race another writer.
   // Index rows are not part of it: they go to the index database once this commits (query-index.ts).

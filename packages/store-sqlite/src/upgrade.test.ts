@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { toHex } from "@sealtrail/core";
 import { batchOf } from "@sealtrail/store-testkit";
 import Database from "better-sqlite3";
+import { indexPathOf } from "./index-db.js";
 import { applyMigrations } from "./migrate.js";
 import { MIGRATIONS } from "./schema.js";
 import { createSqliteStore } from "./sqlite-store.js";
@@ -72,5 +73,31 @@ describe("upgrading a log database from schema 6 (leaf hashes in tree_hashes) to
     const fresh: string[] = [];
     await createSqliteStore({ path: join(dir, "new.db"), onUpgrade: (message) => fresh.push(message) }).close();
     assert.deepEqual([again, fresh], [[], []], "nothing to announce for a current or a new database");
+  });
+
+  it("announces an upgrade of the query index database too, from its own thread", async () => {
+    const path = join(dir, "index-v3.db");
+    const store = createSqliteStore({ path });
+    await store.append([batchOf("acme", 0, 10)]);
+    await store.close();
+    // As an index of the previous version: its newest migration (which drops and recreates two
+    // indexes, so it can be applied again) not recorded.
+    const index = new Database(indexPathOf(path));
+    const newest = index.prepare<[], { v: number }>("SELECT max(version) AS v FROM index_migrations").get()?.v ?? 0;
+    index.prepare("DELETE FROM index_migrations WHERE version = ?").run(newest);
+    index.close();
+    const told: string[] = [];
+    const upgraded = createSqliteStore({ path, onUpgrade: (message) => told.push(message) });
+    try {
+      // The thread starts on first use; its notice comes before the answer to what started it.
+      await upgraded.flushIndex();
+      assert.deepEqual(told.length, 1, told.join("\n"));
+      assert.match(
+        told[0] ?? "",
+        new RegExp(`^upgrading the query index .*index-v3-index\\.db from version ${newest - 1} to ${newest}: once; queries wait for it$`),
+      );
+    } finally {
+      await upgraded.close();
+    }
   });
 });
