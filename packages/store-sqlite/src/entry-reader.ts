@@ -3,9 +3,8 @@
 import { TILE_WIDTH } from "@sealtrail/core";
 import type { EntryReader, PackedChunk, StoredEntry } from "@sealtrail/engine";
 import Database from "better-sqlite3";
+import { rowBase } from "./log-sizes.js";
 import { createSqliteStore } from "./sqlite-store.js";
-
-const ROWS_PER_LOG = 2n ** 40n; // entries.rowid = log_id · 2^40 + index (sqlite-store.ts)
 
 /**
  * Reads what the store's `readEntries` and `readHashes` read, with less work per row, which is
@@ -55,7 +54,7 @@ export function openEntryReader(options: { path: string }): EntryReader {
   const packedHashes = (id: number, level: number, start: number, count: number): Buffer | undefined => {
     if (count === 0) return Buffer.alloc(0);
     if (level === 0) {
-      const base = BigInt(id) * ROWS_PER_LOG;
+      const base = rowBase(id);
       const inRow = whole(rowHashes.get(base + BigInt(start), base + BigInt(start + count)), count);
       if (inRow) return inRow;
     }
@@ -72,7 +71,7 @@ export function openEntryReader(options: { path: string }): EntryReader {
     async readEntries(log, start, count) {
       const id = idOf(log);
       if (id === undefined || count <= 0) return store.readEntries(log, start, count);
-      const base = BigInt(id) * ROWS_PER_LOG;
+      const base = rowBase(id);
       const rows = entries.all(base + BigInt(start), base + BigInt(start + count));
       if (rows.length !== count) return store.readEntries(log, start, count);
       return rows.map(([eventId, leaf], i): StoredEntry => ({ index: start + i, id: eventId, leaf }));
@@ -86,7 +85,7 @@ export function openEntryReader(options: { path: string }): EntryReader {
     async readPackedChunk(log, start, count): Promise<PackedChunk | undefined> {
       const id = idOf(log);
       if (id === undefined || count <= 0) return undefined;
-      const base = BigInt(id) * ROWS_PER_LOG;
+      const base = rowBase(id);
       const [found, leaves, lengths, ids, hashed, shortest, longest, inRow] = packedEntries.get(
         base + BigInt(start),
         base + BigInt(start + count),

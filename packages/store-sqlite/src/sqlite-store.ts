@@ -299,12 +299,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     readEntries: (log: string, start: number, count: number) =>
       guard("readEntries", () => {
         const id = logId(log);
-        // Clamped to this log's rowid band: an unclamped range reads into the neighbouring logs.
-        const from = Math.ceil(Math.max(start, 0));
-        const to = Math.ceil(Math.min(start + count, ROWS_PER_LOG));
-        if (id === undefined || !(to > from)) return [];
-        const base = rowBase(id);
-        return stmt.readEntries.all(base, base + BigInt(from), base + BigInt(to)).map((row) => ({
+        const rows = id === undefined ? undefined : rowRange(id, start, count);
+        if (!rows) return [];
+        return stmt.readEntries.all(rows.base, rows.from, rows.to).map((row) => ({
           index: row.idx,
           id: row.event_id,
           leaf: toBytes(row.leaf),
@@ -315,13 +312,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         const id = logId(log);
         if (id === undefined || count <= 0) return [];
         if (level !== 0) return stmt.readHashes.all(id, level, start, start + count).map((row) => toBytes(row.hash));
-        const base = rowBase(id);
-        const from = Math.ceil(Math.max(start, 0));
-        const to = Math.ceil(Math.min(start + count, ROWS_PER_LOG));
-        if (!(to > from)) return [];
-        return stmt.readLeafHashes
-          .all(id, start, start + count, base, base + BigInt(from), base + BigInt(to))
-          .map((row) => toBytes(row.hash));
+        const rows = rowRange(id, start, count);
+        if (!rows) return [];
+        return stmt.readLeafHashes.all(id, start, start + count, rows.base, rows.from, rows.to).map((row) => toBytes(row.hash));
       }),
     appendCheckpoint: (checkpoint: StoredCheckpoint) => guard("appendCheckpoint", () => insertCheckpoint(checkpoint)),
     appendCheckpoints: (checkpoints: readonly StoredCheckpoint[]) =>
@@ -365,6 +358,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       }
     },
   });
+}
+
+/**
+ * The rowids of entries [start, start + count) of a log, clamped to its rowid band (an unclamped
+ * range reads into the neighbouring logs); undefined when that leaves nothing.
+ */
+function rowRange(logId: number, start: number, count: number): { base: bigint; from: bigint; to: bigint } | undefined {
+  const from = Math.ceil(Math.max(start, 0));
+  const to = Math.ceil(Math.min(start + count, ROWS_PER_LOG));
+  if (!(to > from)) return undefined;
+  const base = rowBase(logId);
+  return { base, from: base + BigInt(from), to: base + BigInt(to) };
 }
 
 function openForWriting(path: string, durability: "full" | "normal", onUpgrade?: (message: string) => void): Database.Database {
